@@ -1,0 +1,3 @@
+module acpw-ts/bench/go
+
+go 1.24

@@ -1,0 +1,85 @@
+// Byte helpers shared by the host: UTF-8 and the proxy-wasm header-pairs wire format.
+
+import type { FlatPairs } from '../../src/abi/host.js';
+
+export type Bytes = Uint8Array;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export const EMPTY_BYTES: Bytes = new Uint8Array(0);
+
+export function utf8(text: string): Bytes {
+  return encoder.encode(text);
+}
+
+export function fromUtf8(bytes: Bytes): string {
+  return decoder.decode(bytes);
+}
+
+/** Anything a plugin may hand over as bytes, copied into a Uint8Array the host owns. */
+export function toBytes(data: string | ArrayBuffer | ArrayBufferView): Bytes {
+  if (typeof data === 'string') return utf8(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+/** A fresh ArrayBuffer holding exactly these bytes (what the Host interface returns). */
+export function toArrayBuffer(bytes: Bytes): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+/**
+ * Serialises pairs the way the ABI expects: u32 count, then (u32 key length, u32 value length)
+ * per pair, then each key and value followed by a NUL byte.
+ */
+export function serializePairs(pairs: FlatPairs): Bytes {
+  const count = pairs.length >> 1;
+  const encoded = pairs.map((s) => utf8(s));
+  let size = 4 + count * 8;
+  for (const e of encoded) size += e.byteLength + 1;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, count, true);
+  let data = 4 + count * 8;
+  for (let i = 0; i < count; i++) {
+    const key = encoded[2 * i]!;
+    const value = encoded[2 * i + 1]!;
+    view.setUint32(4 + i * 8, key.byteLength, true);
+    view.setUint32(8 + i * 8, value.byteLength, true);
+    out.set(key, data);
+    data += key.byteLength + 1;
+    out.set(value, data);
+    data += value.byteLength + 1;
+  }
+  return out;
+}
+
+/** Parses the pairs wire format; returns undefined when the bytes are not well formed. */
+export function deserializePairs(bytes: Bytes): FlatPairs | undefined {
+  if (bytes.byteLength === 0) return [];
+  if (bytes.byteLength < 4) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0, true);
+  let data = 4 + count * 8;
+  if (data > bytes.byteLength) return undefined;
+  const out: FlatPairs = [];
+  for (let i = 0; i < count; i++) {
+    const keyLength = view.getUint32(4 + i * 8, true);
+    const valueLength = view.getUint32(8 + i * 8, true);
+    if (data + keyLength + 1 + valueLength + 1 > bytes.byteLength) return undefined;
+    out.push(fromUtf8(bytes.subarray(data, data + keyLength)));
+    data += keyLength + 1;
+    out.push(fromUtf8(bytes.subarray(data, data + valueLength)));
+    data += valueLength + 1;
+  }
+  return out;
+}
+
+export function int64Bytes(value: bigint | number): Bytes {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigInt64(0, BigInt(value), true);
+  return out;
+}

@@ -1,0 +1,101 @@
+// proxy_get_property paths, answered as Envoy's attribute reference answers them: strings as
+// bytes, integers as 8-byte little-endian, header maps in the pairs wire format.
+
+import { EMPTY_BYTES, int64Bytes, serializePairs, utf8, type Bytes } from './bytes.js';
+import type { StreamState } from './stream-state.js';
+
+export interface PluginIdentity {
+  readonly name: string;
+  readonly rootId: string;
+  readonly vmId: string;
+}
+
+/** Returns the value, or undefined when the path names nothing (NotFound). */
+export function lookupProperty(path: readonly string[], plugin: PluginIdentity, stream: StreamState | undefined): Bytes | undefined {
+  const [head, ...rest] = path;
+  const key = rest.join('.');
+  switch (head) {
+    case 'plugin_name': return rest.length === 0 ? utf8(plugin.name) : undefined;
+    case 'plugin_root_id': return rest.length === 0 ? utf8(plugin.rootId) : undefined;
+    case 'plugin_vm_id': return rest.length === 0 ? utf8(plugin.vmId) : undefined;
+    case 'node': return nodeProperty(key);
+  }
+  if (!stream) return undefined;
+  const filterValue = stream.filterState.get(path.join('\u0000'));
+  if (filterValue) return filterValue;
+  switch (head) {
+    case 'request': return requestProperty(rest, stream);
+    case 'response': return responseProperty(rest, stream);
+    case 'source': return addressProperty(key, stream.info.sourceAddress, stream.info.sourcePort);
+    case 'destination': return addressProperty(key, stream.info.destinationAddress, stream.info.destinationPort);
+    case 'connection_id': return rest.length === 0 ? int64Bytes(stream.info.connectionId) : undefined;
+    case 'filter_state': return stream.filterState.get(rest.join('\u0000'));
+    default: return undefined;
+  }
+}
+
+function nodeProperty(key: string): Bytes | undefined {
+  if (key === 'id') return utf8('acpw-local-host');
+  if (key === 'cluster') return utf8('acpw-local');
+  return undefined;
+}
+
+function addressProperty(key: string, address: string, port: number): Bytes | undefined {
+  if (key === 'address') return utf8(`${address}:${port}`);
+  if (key === 'port') return int64Bytes(port);
+  return undefined;
+}
+
+function requestProperty(rest: readonly string[], stream: StreamState): Bytes | undefined {
+  const headers = stream.requestHeaders;
+  const header = (name: string): Bytes | undefined => {
+    const v = headers?.get(name);
+    return v === undefined ? undefined : utf8(v);
+  };
+  switch (rest[0]) {
+    case 'path': return header(':path');
+    case 'url_path': {
+      const p = headers?.get(':path');
+      return p === undefined ? undefined : utf8(p.split('?')[0]!);
+    }
+    case 'host': return header(':authority');
+    case 'scheme': return header(':scheme');
+    case 'method': return header(':method');
+    case 'referer': return header('referer');
+    case 'useragent': return header('user-agent');
+    case 'id': return utf8(stream.info.requestId);
+    case 'protocol': return utf8(stream.info.protocol);
+    case 'time': return int64Bytes(stream.info.startTimeNs);
+    case 'duration': return stream.info.durationNs === undefined ? undefined : int64Bytes(stream.info.durationNs);
+    case 'size': return int64Bytes(stream.requestBody?.byteLength ?? 0);
+    case 'total_size': return int64Bytes((headers?.byteSize() ?? 0) + (stream.requestBody?.byteLength ?? 0));
+    case 'headers':
+      if (rest.length === 1) return headers ? serializePairs(headers.toFlat()) : EMPTY_BYTES;
+      return rest.length === 2 ? header(rest[1]!) : undefined;
+    default: return undefined;
+  }
+}
+
+function responseProperty(rest: readonly string[], stream: StreamState): Bytes | undefined {
+  const headers = stream.responseHeaders;
+  switch (rest[0]) {
+    case 'code': {
+      const status = headers?.get(':status');
+      return status === undefined ? undefined : int64Bytes(Number(status));
+    }
+    case 'code_details': return utf8(stream.info.responseCodeDetails);
+    case 'flags': return int64Bytes(0);
+    case 'size': return int64Bytes(stream.responseBody?.byteLength ?? 0);
+    case 'total_size': return int64Bytes((headers?.byteSize() ?? 0) + (stream.responseBody?.byteLength ?? 0));
+    case 'headers':
+      if (rest.length === 1) return headers ? serializePairs(headers.toFlat()) : EMPTY_BYTES;
+      if (rest.length === 2) {
+        const v = headers?.get(rest[1]!);
+        return v === undefined ? undefined : utf8(v);
+      }
+      return undefined;
+    case 'trailers':
+      return stream.responseTrailers ? serializePairs(stream.responseTrailers.toFlat()) : EMPTY_BYTES;
+    default: return undefined;
+  }
+}

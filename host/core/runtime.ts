@@ -1,0 +1,61 @@
+// What every VM of one host process shares: shared data, shared queues, the stats store, the
+// cluster table used by proxy_http_call, the log sink and level.
+
+import { LOG_LEVEL_NAMES, LogLevel } from '../../src/abi/table.js';
+import type { Upstream } from './http-client.js';
+import { MetricStore } from './metrics.js';
+import { SharedData, SharedQueues } from './shared.js';
+
+export interface LogEntry {
+  readonly level: LogLevel;
+  readonly vmId: string;
+  readonly rootId: string;
+  readonly message: string;
+}
+
+export type LogSink = (entry: LogEntry) => void;
+
+export interface RuntimeOptions {
+  /** Minimum level the host prints and reports through proxy_get_log_level (default info). */
+  readonly logLevel?: LogLevel;
+  /** Where plugin logs go (default: stderr, Envoy-like prefix). */
+  readonly logSink?: LogSink;
+  /** Cluster name → upstream, for proxy_http_call. */
+  readonly clusters?: ReadonlyMap<string, Upstream> | Record<string, Upstream>;
+}
+
+export function parseLogLevel(name: string): LogLevel {
+  const index = (LOG_LEVEL_NAMES as readonly string[]).indexOf(name.toLowerCase());
+  if (index < 0) throw new Error(`unknown log level '${name}' (expected one of ${LOG_LEVEL_NAMES.join(', ')})`);
+  return index as LogLevel;
+}
+
+export const stderrLogSink: LogSink = (entry) => {
+  const prefix = `[${new Date().toISOString()}][wasm][${LOG_LEVEL_NAMES[entry.level] ?? entry.level}]`;
+  process.stderr.write(`${prefix} wasm log ${entry.rootId} ${entry.vmId}: ${entry.message}\n`);
+};
+
+export class HostRuntime {
+  readonly sharedData = new SharedData();
+  readonly sharedQueues = new SharedQueues();
+  readonly metrics = new MetricStore();
+  readonly clusters: Map<string, Upstream>;
+  logLevel: LogLevel;
+  private readonly sink: LogSink;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.logLevel = options.logLevel ?? LogLevel.Info;
+    this.sink = options.logSink ?? stderrLogSink;
+    const clusters = options.clusters ?? {};
+    this.clusters = clusters instanceof Map ? new Map(clusters) : new Map(Object.entries(clusters));
+  }
+
+  log(entry: LogEntry): void {
+    if (entry.level >= this.logLevel) this.sink(entry);
+  }
+
+  /** A host-side message (not from a plugin), printed through the same sink. */
+  hostLog(level: LogLevel, message: string): void {
+    this.log({ level, vmId: 'host', rootId: '', message });
+  }
+}

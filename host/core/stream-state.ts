@@ -1,0 +1,51 @@
+// The per-request state every filter of one chain sees (the same maps, as in Envoy), plus the
+// hooks through which hostcalls act on the stream (continue, close, local reply).
+
+import type { FlatPairs } from '../../src/abi/host.js';
+import type { StreamType } from '../../src/abi/table.js';
+import type { Bytes } from './bytes.js';
+import type { HeaderMap } from './header-map.js';
+
+export interface LocalReply {
+  readonly statusCode: number;
+  readonly details: string;
+  readonly body: Bytes;
+  readonly headers: FlatPairs;
+  readonly grpcStatus: number;
+}
+
+export interface StreamInfo {
+  /** Request start, ns since the epoch. */
+  readonly startTimeNs: bigint;
+  readonly requestId: string;
+  readonly protocol: string;
+  readonly sourceAddress: string;
+  readonly sourcePort: number;
+  readonly destinationAddress: string;
+  readonly destinationPort: number;
+  readonly connectionId: number;
+  responseCodeDetails: string;
+  /** Set when the stream ends (access log phase), ns. */
+  durationNs?: bigint;
+}
+
+export interface StreamHooks {
+  continueStream(type: StreamType): void;
+  closeStream(type: StreamType): void;
+  sendLocalReply(reply: LocalReply): void;
+}
+
+export interface StreamState {
+  requestHeaders?: HeaderMap;
+  requestBody?: Bytes;
+  requestTrailers?: HeaderMap;
+  responseHeaders?: HeaderMap;
+  responseBody?: Bytes;
+  responseTrailers?: HeaderMap;
+  /** proxy_on_log runs in the access-log phase: maps become read-only snapshots. */
+  accessLogPhase: boolean;
+  readonly info: StreamInfo;
+  /** Values written with proxy_set_property (Envoy's filter state, "wasm." keys). */
+  readonly filterState: Map<string, Bytes>;
+  hooks?: StreamHooks;
+}

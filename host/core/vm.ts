@@ -1,0 +1,676 @@
+// One proxy-wasm VM as Envoy runs it: one plugin (vm_id, root_id, configurations), its root
+// context, stream contexts, and every hostcall's behaviour with Envoy's status codes. Guest-kind
+// independent: a Guest (wasm module or in-process plugin) supplies the callbacks, and the
+// hostcall methods here take and return plain JS values (marshalling lives in the guests).
+
+import zlib from 'node:zlib';
+import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
+import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
+import { EMPTY_BYTES, fromUtf8, type Bytes } from './bytes.js';
+import { HeaderMap } from './header-map.js';
+import { sendHttpCall, type HttpCallResponse } from './http-client.js';
+import { MetricStore, type Metric } from './metrics.js';
+import { lookupProperty } from './properties.js';
+import type { HostRuntime } from './runtime.js';
+import type { QueueOwner } from './shared.js';
+import type { StreamState } from './stream-state.js';
+import { runStream, type StreamInput, type StreamOutcome } from './stream.js';
+
+export interface PluginSpec {
+  /** `config.name` of the filter / service. */
+  readonly name: string;
+  readonly rootId: string;
+  readonly vmId: string;
+  readonly vmConfiguration: Bytes;
+  readonly pluginConfiguration: Bytes;
+  /** What WASI environ_* shows the VM (host_env_keys resolved + key_values). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Envoy's failure_policy FAIL_OPEN: a failed plugin is skipped instead of answering 503. */
+  readonly failOpen?: boolean;
+}
+
+/** What a guest offers the VM: its callbacks (absent ones fall back) and its memory size. */
+export interface Guest {
+  readonly kind: 'wasm' | 'in-process';
+  readonly callbacks: GuestCallbacks;
+  /** Linear memory in bytes (0 for an in-process guest). */
+  memoryBytes(): number;
+  /** A wasm guest's raw exports (tests call re-exported hostcalls through them). */
+  readonly exports?: Readonly<Record<string, unknown>>;
+}
+
+export type GuestFactory = (vm: Vm) => Guest;
+
+export type VmState = 'created' | 'running' | 'failed' | 'closed';
+
+interface ContextState {
+  readonly id: number;
+  /** 0 for a root context. */
+  readonly rootId: number;
+  readonly stream?: StreamState;
+  /** Root only: the response being delivered to proxy_on_http_call_response. */
+  httpCallResponse?: HttpCallResponse;
+  /** Root only: plugin configuration readable (start / configure). */
+  pluginConfigurationVisible: boolean;
+}
+
+const FALLBACKS: Readonly<Record<string, number>> = Object.fromEntries(CALLBACKS.map((c) => [c.name, c.fallback]));
+const METRIC_TYPE_MASK = 0x3;
+const METRIC_ID_INCREMENT = 0x4;
+const MAX_I32 = 0x7fffffff;
+
+export class Vm implements QueueOwner {
+  readonly spec: PluginSpec;
+  readonly runtime: HostRuntime;
+  /** Which worker this VM belongs to (-1 = main thread, e.g. a singleton service). */
+  readonly worker: number;
+  state: VmState = 'created';
+  /** Why the VM or plugin failed, for reports. */
+  failure?: string;
+  rootContextId = 0;
+  contextId = 0; // QueueOwner: the root context that gets proxy_on_queue_ready
+  private guestImpl?: Guest;
+  private callbacks: GuestCallbacks = {};
+  private readonly contexts = new Map<number, ContextState>();
+  private nextContextId = 1;
+  private currentContextId = 0;
+  private effectiveContextId = 0;
+  private depth = 0;
+  private afterCall: (() => void)[] = [];
+  private tickTimer?: NodeJS.Timeout;
+  private readonly httpCalls = new Map<number, { contextId: number; cancel: () => void }>();
+  private nextHttpCallToken = 1;
+  private readonly metricsById = new Map<number, Metric>();
+  private readonly nextMetricId = [0, 1, 2];
+  private pendingDone?: () => void;
+
+  constructor(spec: PluginSpec, runtime: HostRuntime, worker = -1) {
+    this.spec = spec;
+    this.runtime = runtime;
+    this.worker = worker;
+  }
+
+  get guest(): Guest {
+    if (!this.guestImpl) throw new Error(`VM '${this.spec.vmId}' has no guest attached`);
+    return this.guestImpl;
+  }
+
+  get vmId(): string {
+    return this.spec.vmId;
+  }
+
+  /** Attaches the guest (instantiation happens in the guest factory, which may call hostcalls). */
+  attach(factory: GuestFactory): void {
+    this.guestImpl = factory(this);
+    this.callbacks = this.guestImpl.callbacks;
+  }
+
+  // -- lifecycle --------------------------------------------------------------------------------
+
+  /**
+   * Envoy's start sequence: root context create, proxy_on_vm_start, proxy_on_configure.
+   * Returns false (and records `failure`) when the VM or the plugin fails.
+   */
+  start(): boolean {
+    const rootId = this.nextContextId++;
+    this.rootContextId = rootId;
+    this.contextId = rootId;
+    const root: ContextState = { id: rootId, rootId: 0, pluginConfigurationVisible: true };
+    this.contexts.set(rootId, root);
+    this.state = 'running';
+    this.invoke(rootId, 'proxy_on_context_create', rootId, 0);
+    if (this.isFailed()) return false;
+    const started = this.invoke(rootId, 'proxy_on_vm_start', rootId, this.spec.vmConfiguration.byteLength);
+    if (this.isFailed()) return false;
+    if (started === 0) return this.fail(`proxy_on_vm_start returned false: failed to start the Wasm VM '${this.vmId}'`);
+    const configured = this.invoke(rootId, 'proxy_on_configure', rootId, this.spec.pluginConfiguration.byteLength);
+    root.pluginConfigurationVisible = false;
+    if (this.isFailed()) return false;
+    if (configured === 0) {
+      return this.fail(`proxy_on_configure returned false: plugin '${this.spec.name}' (vm '${this.vmId}') rejected its configuration`);
+    }
+    return true;
+  }
+
+  isFailed(): boolean {
+    return this.state === 'failed' || this.state === 'closed';
+  }
+
+  private fail(reason: string): false {
+    if (this.state !== 'closed') this.state = 'failed';
+    this.failure ??= reason;
+    this.runtime.hostLog(LogLevel.Critical, `[vm ${this.vmId}] ${reason}`);
+    return false;
+  }
+
+  /** Creates a stream context under the root (proxy_on_context_create) and returns its id. */
+  createStreamContext(stream: StreamState): number {
+    const id = this.nextContextId++;
+    this.contexts.set(id, { id, rootId: this.rootContextId, stream, pluginConfigurationVisible: false });
+    this.invoke(id, 'proxy_on_context_create', id, this.rootContextId);
+    return id;
+  }
+
+  /** proxy_on_delete, then the context is forgotten and its pending http calls cancelled. */
+  deleteContext(id: number): void {
+    if (!this.contexts.has(id)) return;
+    this.invoke(id, 'proxy_on_delete', id);
+    this.contexts.delete(id);
+    for (const [token, call] of this.httpCalls) {
+      if (call.contextId === id) {
+        call.cancel();
+        this.httpCalls.delete(token);
+      }
+    }
+  }
+
+  /**
+   * Shutdown as Envoy drains: proxy_on_done on the root; if it returns false the plugin finishes
+   * asynchronously and calls proxy_done (waited for up to `timeoutMs`); then proxy_on_delete.
+   */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
+    if (this.state === 'running' && this.rootContextId !== 0) {
+      const waitForDone = new Promise<void>((resolve) => {
+        this.pendingDone = resolve;
+      });
+      const finished = this.invoke(this.rootContextId, 'proxy_on_done', this.rootContextId);
+      if (finished === 0 && !this.isFailed()) {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.runtime.hostLog(LogLevel.Warn, `[vm ${this.vmId}] proxy_done not called within ${timeoutMs} ms; deleting anyway`);
+            resolve();
+          }, timeoutMs);
+        });
+        await Promise.race([waitForDone, timedOut]);
+        if (timer) clearTimeout(timer);
+      }
+      this.pendingDone = undefined;
+      if (this.tickTimer) clearInterval(this.tickTimer);
+      this.deleteContext(this.rootContextId);
+    }
+    for (const call of this.httpCalls.values()) call.cancel();
+    this.httpCalls.clear();
+    this.runtime.sharedQueues.dropOwner(this);
+    this.state = 'closed';
+  }
+
+  /** Drives one whole HTTP stream through this VM's filter synchronously (no network). */
+  runStream(input: StreamInput = {}): StreamOutcome {
+    return runStream(this, input);
+  }
+
+  // -- calling into the guest -------------------------------------------------------------------
+
+  /**
+   * Calls one callback with `contextId` as the current context. A trap or exception fails the
+   * VM (as a Wasm trap does in Envoy) and the callback's fallback is returned.
+   */
+  invoke(contextId: number, name: string, a = 0, b = 0, c = 0, d = 0, e = 0): number {
+    const fn = this.callbacks[name];
+    if (!fn || this.isFailed()) return FALLBACKS[name] ?? 0;
+    const savedCurrent = this.currentContextId;
+    const savedEffective = this.effectiveContextId;
+    this.currentContextId = contextId;
+    this.effectiveContextId = 0;
+    this.depth++;
+    let result: number;
+    try {
+      result = fn(a, b, c, d, e) ?? 0;
+    } catch (err) {
+      this.fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      result = FALLBACKS[name] ?? 0;
+    } finally {
+      this.currentContextId = savedCurrent;
+      this.effectiveContextId = savedEffective;
+      this.depth--;
+    }
+    if (this.depth === 0 && this.afterCall.length > 0) this.runAfterCall();
+    return result >>> 0;
+  }
+
+  /**
+   * Runs `fn` as if inside a callback of `contextId` (hostcalls see that context); for tests and
+   * tools that call guest exports directly.
+   */
+  withContext<T>(contextId: number, fn: () => T): T {
+    const savedCurrent = this.currentContextId;
+    const savedEffective = this.effectiveContextId;
+    this.currentContextId = contextId;
+    this.effectiveContextId = 0;
+    this.depth++;
+    try {
+      return fn();
+    } finally {
+      this.currentContextId = savedCurrent;
+      this.effectiveContextId = savedEffective;
+      this.depth--;
+      if (this.depth === 0 && this.afterCall.length > 0) this.runAfterCall();
+    }
+  }
+
+  private runAfterCall(): void {
+    while (this.afterCall.length > 0) {
+      const actions = this.afterCall;
+      this.afterCall = [];
+      for (const action of actions) action();
+    }
+  }
+
+  /** Envoy defers stream actions requested from inside a callback until the call returns. */
+  private defer(action: () => void): void {
+    if (this.depth === 0) action();
+    else this.afterCall.push(action);
+  }
+
+  /** Delivered by the shared queue (asynchronously) to the registering root context. */
+  notify(queueId: number, contextId: number): void {
+    if (this.state !== 'running' || !this.contexts.has(contextId)) return;
+    this.invoke(contextId, 'proxy_on_queue_ready', contextId, queueId);
+  }
+
+  /** The context hostcalls act on: proxy_set_effective_context's choice, else the current one. */
+  private context(): ContextState | undefined {
+    if (this.effectiveContextId !== 0) {
+      const effective = this.contexts.get(this.effectiveContextId);
+      if (effective) return effective;
+    }
+    return this.contexts.get(this.currentContextId);
+  }
+
+  private rootOf(ctx: ContextState | undefined): ContextState | undefined {
+    if (!ctx) return undefined;
+    return ctx.rootId === 0 ? ctx : this.contexts.get(ctx.rootId);
+  }
+
+  /** The environment WASI environ_* exposes. */
+  environ(): string[] {
+    return Object.entries(this.spec.environment).map(([k, v]) => `${k}=${v}`);
+  }
+
+  // -- hostcalls: logging, time ----------------------------------------------------------------
+
+  log(level: number, message: string): Status {
+    if (level > LogLevel.Critical) return Status.BadArgument;
+    this.runtime.log({ level, vmId: this.vmId, rootId: this.spec.rootId, message });
+    return Status.Ok;
+  }
+
+  getLogLevel(): number {
+    return this.runtime.logLevel;
+  }
+
+  getCurrentTimeNanoseconds(): bigint {
+    return process.hrtime.bigint() - HRTIME_AT_START + EPOCH_NS_AT_START;
+  }
+
+  monotonicTimeNanoseconds(): bigint {
+    return process.hrtime.bigint();
+  }
+
+  setTickPeriodMilliseconds(period: number): Status {
+    const root = this.rootOf(this.context());
+    if (!root) return Status.BadArgument;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
+    if (period > 0) {
+      const rootId = root.id;
+      this.tickTimer = setInterval(() => {
+        if (this.state === 'running' && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
+      }, period);
+      this.tickTimer.unref();
+    }
+    return Status.Ok;
+  }
+
+  // -- buffers ----------------------------------------------------------------------------------
+
+  private buffer(type: number): Bytes | undefined {
+    const ctx = this.context();
+    switch (type) {
+      case BufferType.HttpRequestBody: return ctx?.stream?.requestBody;
+      case BufferType.HttpResponseBody: return ctx?.stream?.responseBody;
+      case BufferType.HttpCallResponseBody: return this.rootOf(ctx)?.httpCallResponse?.body;
+      case BufferType.VmConfiguration: return this.spec.vmConfiguration;
+      case BufferType.PluginConfiguration:
+        return this.rootOf(ctx)?.pluginConfigurationVisible ? this.spec.pluginConfiguration : undefined;
+      default: return undefined;
+    }
+  }
+
+  getBufferBytes(type: number, start: number, maxSize: number): Bytes | Status {
+    if (type > BufferType.CallData) return Status.BadArgument;
+    const buffer = this.buffer(type);
+    if (!buffer) return Status.NotFound;
+    if (start + maxSize > 0xffffffff) return Status.BadArgument;
+    if (start > buffer.byteLength) return EMPTY_BYTES;
+    return buffer.subarray(start, Math.min(buffer.byteLength, start + maxSize));
+  }
+
+  /** Envoy's Buffer::copyFrom: prepend (start 0, size 0), replace all, or append; else BadArgument. */
+  setBufferBytes(type: number, start: number, size: number, data: Bytes): Status {
+    if (type > BufferType.CallData) return Status.BadArgument;
+    const stream = this.context()?.stream;
+    const current = this.buffer(type);
+    if (!current) return Status.NotFound;
+    if (!stream || (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody)) return Status.BadArgument;
+    let next: Bytes;
+    if (start === 0 && size === 0) next = concat(data, current);
+    else if (start === 0 && size >= current.byteLength) next = data.slice();
+    else if (start >= current.byteLength) next = concat(current, data);
+    else return Status.BadArgument;
+    if (type === BufferType.HttpRequestBody) stream.requestBody = next;
+    else stream.responseBody = next;
+    return Status.Ok;
+  }
+
+  /** Extra 0.2.0-era call: length and flags of a buffer. */
+  getBufferStatus(type: number): { length: number; flags: number } | Status {
+    if (type > BufferType.CallData) return Status.BadArgument;
+    const buffer = this.buffer(type);
+    return buffer ? { length: buffer.byteLength, flags: 0 } : Status.NotFound;
+  }
+
+  // -- header maps ------------------------------------------------------------------------------
+
+  /** Readable map (Envoy's getConstMap). */
+  private constMap(mapType: number): HeaderMap | undefined {
+    const ctx = this.context();
+    const stream = ctx?.stream;
+    switch (mapType) {
+      case MapType.HttpRequestHeaders: return stream?.requestHeaders;
+      case MapType.HttpRequestTrailers: return stream?.accessLogPhase ? undefined : stream?.requestTrailers;
+      case MapType.HttpResponseHeaders: return stream?.responseHeaders;
+      case MapType.HttpResponseTrailers: return stream?.responseTrailers;
+      case MapType.HttpCallResponseHeaders: {
+        const response = this.rootOf(ctx)?.httpCallResponse;
+        return response ? HeaderMap.fromFlat(response.headers) : undefined;
+      }
+      case MapType.HttpCallResponseTrailers: {
+        const response = this.rootOf(ctx)?.httpCallResponse;
+        return response ? HeaderMap.fromFlat(response.trailers) : undefined;
+      }
+      default: return undefined;
+    }
+  }
+
+  /** Writable map (Envoy's getMap): stream maps only, not in the access-log phase. */
+  private mutableMap(mapType: number): HeaderMap | undefined {
+    const stream = this.context()?.stream;
+    if (!stream || stream.accessLogPhase) return undefined;
+    switch (mapType) {
+      case MapType.HttpRequestHeaders: return stream.requestHeaders;
+      case MapType.HttpRequestTrailers: return stream.requestTrailers;
+      case MapType.HttpResponseHeaders: return stream.responseHeaders;
+      case MapType.HttpResponseTrailers: return stream.responseTrailers;
+      default: return undefined;
+    }
+  }
+
+  getHeaderMapPairs(mapType: number): FlatPairs | Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    return this.constMap(mapType)?.toFlat() ?? [];
+  }
+
+  setHeaderMapPairs(mapType: number, pairs: FlatPairs): Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    const map = this.mutableMap(mapType);
+    if (!map) return Status.BadArgument;
+    map.setAll(pairs);
+    return Status.Ok;
+  }
+
+  getHeaderMapValue(mapType: number, key: string): string | Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    const map = this.constMap(mapType);
+    if (!map) return this.context()?.stream?.accessLogPhase ? Status.NotFound : Status.BadArgument;
+    return map.get(key) ?? Status.NotFound;
+  }
+
+  addHeaderMapValue(mapType: number, key: string, value: string): Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    const map = this.mutableMap(mapType);
+    if (!map) return Status.BadArgument;
+    map.add(key, value);
+    return Status.Ok;
+  }
+
+  replaceHeaderMapValue(mapType: number, key: string, value: string): Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    const map = this.mutableMap(mapType);
+    if (!map) return Status.BadArgument;
+    map.replace(key, value);
+    return Status.Ok;
+  }
+
+  removeHeaderMapValue(mapType: number, key: string): Status {
+    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
+    const map = this.mutableMap(mapType);
+    if (!map) return Status.BadArgument;
+    map.remove(key);
+    return Status.Ok;
+  }
+
+  /** Envoy answers with the map's byte size (keys + values), not the pair count. */
+  getHeaderMapSize(mapType: number): number {
+    if (mapType > MapType.HttpCallResponseTrailers) return -Status.BadArgument;
+    const map = this.mutableMap(mapType);
+    return map ? map.byteSize() : -Status.BadArgument;
+  }
+
+  // -- properties -------------------------------------------------------------------------------
+
+  getProperty(path: string): Bytes | Status {
+    const parts = path.split('\u0000').filter((p, i, all) => p !== '' || i < all.length - 1);
+    return lookupProperty(parts, this.spec, this.context()?.stream) ?? Status.NotFound;
+  }
+
+  setProperty(path: string, value: Bytes): Status {
+    const stream = this.context()?.stream;
+    if (!stream) return Status.NotFound;
+    stream.filterState.set(path, value.slice());
+    return Status.Ok;
+  }
+
+  // -- shared data and queues -------------------------------------------------------------------
+
+  getSharedData(key: string): [Bytes, number] | Status {
+    const entry = this.runtime.sharedData.get(this.vmId, key);
+    return typeof entry === 'number' ? entry : [entry.value, entry.cas];
+  }
+
+  setSharedData(key: string, value: Bytes, cas: number): Status {
+    return this.runtime.sharedData.set(this.vmId, key, value.slice(), cas);
+  }
+
+  registerSharedQueue(name: string): number {
+    const root = this.rootOf(this.context());
+    if (!root) return -Status.BadArgument;
+    this.contextId = root.id;
+    return this.runtime.sharedQueues.register(this.vmId, name, this);
+  }
+
+  resolveSharedQueue(vmId: string, name: string): number {
+    if (this.isFailed()) return -Status.NotFound;
+    return this.runtime.sharedQueues.resolve(vmId === '' ? this.vmId : vmId, name) ?? -Status.NotFound;
+  }
+
+  enqueueSharedQueue(queueId: number, value: Bytes): Status {
+    return this.runtime.sharedQueues.enqueue(queueId, value.slice());
+  }
+
+  dequeueSharedQueue(queueId: number): Bytes | Status {
+    return this.runtime.sharedQueues.dequeue(queueId);
+  }
+
+  // -- stream control ---------------------------------------------------------------------------
+
+  continueStream(streamType: number): Status {
+    if (streamType > StreamType.Upstream) return Status.BadArgument;
+    if (streamType !== StreamType.Request && streamType !== StreamType.Response) return Status.BadArgument;
+    const hooks = this.context()?.stream?.hooks;
+    if (hooks) this.defer(() => hooks.continueStream(streamType));
+    return Status.Ok;
+  }
+
+  closeStream(streamType: number): Status {
+    if (streamType > StreamType.Upstream) return Status.BadArgument;
+    const hooks = this.context()?.stream?.hooks;
+    if (hooks && (streamType === StreamType.Request || streamType === StreamType.Response)) {
+      this.defer(() => hooks.closeStream(streamType));
+    }
+    return Status.Ok;
+  }
+
+  sendLocalResponse(statusCode: number, details: string, body: Bytes, headers: FlatPairs, grpcStatus: number): Status {
+    const hooks = this.context()?.stream?.hooks;
+    if (hooks) {
+      const reply = { statusCode, details, body: body.slice(), headers: [...headers], grpcStatus };
+      this.defer(() => hooks.sendLocalReply(reply));
+    }
+    return Status.Ok;
+  }
+
+  // -- http_call --------------------------------------------------------------------------------
+
+  httpCall(cluster: string, headers: FlatPairs, body: Bytes, trailers: FlatPairs, timeoutMs: number): number {
+    if (timeoutMs > MAX_I32) return -Status.BadArgument;
+    const upstream = this.runtime.clusters.get(cluster);
+    if (!upstream) {
+      this.runtime.hostLog(LogLevel.Debug, `[vm ${this.vmId}] http_call to unknown cluster '${cluster}'`);
+      return -Status.BadArgument;
+    }
+    const map = HeaderMap.fromFlat(headers);
+    if (map.get(':path') === undefined || map.get(':method') === undefined || map.get(':authority') === undefined) {
+      return -Status.BadArgument;
+    }
+    const ctx = this.context();
+    if (!ctx) return -Status.BadArgument;
+    const token = this.nextHttpCallToken++;
+    if (this.nextHttpCallToken > 0xffffffff) this.nextHttpCallToken = 1;
+    const contextId = ctx.id;
+    const cancel = sendHttpCall({ upstream, headers: map.toFlat(), body: body.slice(), trailers: [...trailers], timeoutMs }, (outcome) => {
+      if (!this.httpCalls.delete(token)) return;
+      if (outcome.ok) {
+        this.deliverHttpCallResponse(contextId, token, outcome.response);
+      } else {
+        this.runtime.hostLog(LogLevel.Debug, `[vm ${this.vmId}] http_call ${token} to '${cluster}' failed (${outcome.reason}): ${outcome.detail}`);
+        this.deliverHttpCallResponse(contextId, token, undefined);
+      }
+    });
+    this.httpCalls.set(token, { contextId, cancel });
+    return token;
+  }
+
+  /** Calls proxy_on_http_call_response; a failure is reported as 0 headers, 0 body, 0 trailers. */
+  private deliverHttpCallResponse(contextId: number, token: number, response: HttpCallResponse | undefined): void {
+    const ctx = this.contexts.get(contextId);
+    const root = this.rootOf(ctx);
+    if (!ctx || !root || this.state !== 'running' && !this.pendingDone) return;
+    root.httpCallResponse = response;
+    try {
+      this.invoke(contextId, 'proxy_on_http_call_response', contextId, token,
+        response ? response.headers.length >> 1 : 0, response ? response.body.byteLength : 0,
+        response ? response.trailers.length >> 1 : 0);
+    } finally {
+      root.httpCallResponse = undefined;
+    }
+  }
+
+  /** Number of http_calls still waiting for an answer. */
+  pendingHttpCalls(): number {
+    return this.httpCalls.size;
+  }
+
+  // -- contexts, done, foreign functions --------------------------------------------------------
+
+  setEffectiveContext(contextId: number): Status {
+    if (!this.contexts.has(contextId)) return Status.BadArgument;
+    this.effectiveContextId = contextId;
+    return Status.Ok;
+  }
+
+  done(): Status {
+    const ctx = this.context();
+    if (!ctx || ctx.rootId !== 0 || !this.pendingDone) return Status.NotFound;
+    const resolve = this.pendingDone;
+    this.pendingDone = undefined;
+    this.defer(resolve);
+    return Status.Ok;
+  }
+
+  /** Envoy's registered foreign functions we model: compress / uncompress (zlib). */
+  callForeignFunction(name: string, argument: Bytes): Bytes | Status {
+    try {
+      if (name === 'compress') return new Uint8Array(zlib.deflateSync(argument));
+      if (name === 'uncompress') return new Uint8Array(zlib.inflateSync(argument));
+    } catch {
+      return Status.SerializationFailure;
+    }
+    return Status.NotFound;
+  }
+
+  // -- metrics ----------------------------------------------------------------------------------
+
+  defineMetric(metricType: number, name: string): number {
+    if (metricType > MetricType.Histogram) return -Status.BadArgument;
+    const metric = this.runtime.metrics.define(metricType, name);
+    for (const [id, m] of this.metricsById) if (m === metric) return id;
+    const id = (this.nextMetricId[metricType]! += METRIC_ID_INCREMENT);
+    this.metricsById.set(id, metric);
+    return id;
+  }
+
+  incrementMetric(metricId: number, offset: number | bigint): Status {
+    const type = metricId & METRIC_TYPE_MASK;
+    const metric = this.metricsById.get(metricId);
+    const delta = Number(offset);
+    if (type === MetricType.Counter) {
+      if (!metric) return Status.NotFound;
+      if (delta <= 0) return Status.BadArgument;
+      metric.value += delta;
+      return Status.Ok;
+    }
+    if (type === MetricType.Gauge) {
+      if (!metric) return Status.NotFound;
+      metric.value += delta;
+      return Status.Ok;
+    }
+    return Status.BadArgument;
+  }
+
+  recordMetric(metricId: number, value: number | bigint): Status {
+    const metric = this.metricsById.get(metricId);
+    if (!metric || metric.type !== (metricId & METRIC_TYPE_MASK)) return Status.NotFound;
+    const v = Number(BigInt.asUintN(64, BigInt(value)));
+    if (metric.type === MetricType.Counter) metric.value += v;
+    else if (metric.type === MetricType.Gauge) metric.value = v;
+    else MetricStore.record(metric, v);
+    return Status.Ok;
+  }
+
+  getMetric(metricId: number): number {
+    const type = metricId & METRIC_TYPE_MASK;
+    if (type !== MetricType.Counter && type !== MetricType.Gauge) return -Status.BadArgument;
+    const metric = this.metricsById.get(metricId);
+    return metric ? metric.value : -Status.NotFound;
+  }
+}
+
+const HRTIME_AT_START = process.hrtime.bigint();
+const EPOCH_NS_AT_START = BigInt(Date.now()) * 1_000_000n;
+
+function concat(a: Bytes, b: Bytes): Bytes {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** Reads a string argument the way the ABI passes it (UTF-8 bytes). */
+export function decodeString(bytes: Bytes): string {
+  return fromUtf8(bytes);
+}

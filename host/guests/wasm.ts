@@ -1,0 +1,207 @@
+// A compiled proxy-wasm module as a guest: every ABI 0.2.1 hostcall (and the 0.2.0 extras Envoy
+// still registers) as an import marshalled from table.ts, the WASI functions Envoy provides, and
+// Envoy's start protocol (_initialize then main, or _start). Compile once, instantiate per VM.
+
+import { readFileSync } from 'node:fs';
+import { CALLBACKS, HOSTCALLS, LogLevel, Status, StreamType, UNSUPPORTED_HOSTCALLS, type HostcallSpec } from '../../src/abi/table.js';
+import type { GuestCallbacks } from '../../src/abi/host.js';
+import { EMPTY_BYTES, deserializePairs, fromUtf8, serializePairs, utf8, type Bytes } from '../core/bytes.js';
+import type { Guest, GuestFactory, Vm } from '../core/vm.js';
+import { GuestMemory } from './memory.js';
+import { WA, type WasmImports, type WasmMemory, type WasmModule } from './webassembly.js';
+import { ProcExit, wasiImports } from './wasi.js';
+
+export const SUPPORTED_ABI_EXPORTS = ['proxy_abi_version_0_2_1', 'proxy_abi_version_0_2_0'] as const;
+
+type Raw = number | bigint;
+type ImportFunction = (...raw: Raw[]) => number | void;
+
+const moduleCache = new Map<string, WasmModule>();
+
+/** Compiles a .wasm file once per path (VMs then instantiate the same Module). */
+export function loadWasmModule(path: string): WasmModule {
+  const cached = moduleCache.get(path);
+  if (cached) return cached;
+  {
+    let module: WasmModule;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (err) {
+      throw new Error(`cannot read Wasm module '${path}': ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      module = new WA.Module(bytes);
+    } catch (err) {
+      throw new Error(`'${path}' is not a valid Wasm module: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    moduleCache.set(path, module);
+    return module;
+  }
+}
+
+/** Checks what Envoy checks before instantiating: ABI version export, allocator, memory. */
+export function checkProxyWasmModule(module: WasmModule, label = 'module'): void {
+  const exports = new Set(WA.Module.exports(module).map((e) => e.name));
+  if (exports.has('proxy_abi_version_0_1_0')) throw new Error(`${label}: proxy-wasm ABI 0.1.0 is not supported (need 0.2.0 or 0.2.1)`);
+  if (!SUPPORTED_ABI_EXPORTS.some((name) => exports.has(name))) {
+    throw new Error(`${label}: not a proxy-wasm module (no ${SUPPORTED_ABI_EXPORTS.join(' / ')} export)`);
+  }
+  if (!exports.has('proxy_on_memory_allocate') && !exports.has('malloc')) {
+    throw new Error(`${label}: exports neither proxy_on_memory_allocate nor malloc`);
+  }
+  if (!exports.has('memory')) throw new Error(`${label}: exports no memory`);
+}
+
+/** A guest factory for the module: each call instantiates a fresh instance for one VM. */
+export function wasmGuest(module: WasmModule, label = 'module'): GuestFactory {
+  checkProxyWasmModule(module, label);
+  return (vm) => instantiate(module, vm, label);
+}
+
+function instantiate(module: WasmModule, vm: Vm, label: string): Guest {
+  const memory = new GuestMemory();
+  const env: Record<string, ImportFunction> = { ...hostcallImports(vm, memory), ...extraImports(vm, memory) };
+  const wasi = wasiImports(vm, memory);
+  const namespaces: Record<string, Record<string, ImportFunction>> = {
+    env, wasi_snapshot_preview1: wasi, wasi_unstable: wasi,
+  };
+  const missing = WA.Module.imports(module)
+    .filter((i) => i.kind !== 'function' || !(i.name in (namespaces[i.module] ?? {})))
+    .map((i) => `${i.module}.${i.name} (${i.kind})`);
+  if (missing.length > 0) {
+    throw new Error(`${label}: imports the host does not provide (Envoy would refuse it too): ${missing.join(', ')}`);
+  }
+  const instance = new WA.Instance(module, namespaces as WasmImports);
+  const exports = instance.exports as Record<string, unknown>;
+  const allocate = (exports.proxy_on_memory_allocate ?? exports.malloc) as (size: number) => number;
+  memory.bind(exports.memory as WasmMemory, allocate);
+  runStart(exports, label);
+
+  const callbacks: GuestCallbacks = {};
+  for (const cb of CALLBACKS) {
+    const fn = exports[cb.name];
+    if (typeof fn === 'function') callbacks[cb.name] = fn as (...args: number[]) => number;
+  }
+  return { kind: 'wasm', callbacks, memoryBytes: () => memory.byteLength, exports };
+}
+
+/** _initialize (then main if exported), or _start; a proc_exit(0) from _start is a clean end. */
+function runStart(exports: Record<string, unknown>, label: string): void {
+  try {
+    if (typeof exports._initialize === 'function') {
+      (exports._initialize as () => void)();
+      if (typeof exports.main === 'function') (exports.main as (argc: number, argv: number) => number)(0, 0);
+    } else if (typeof exports._start === 'function') {
+      (exports._start as () => void)();
+    }
+  } catch (err) {
+    if (err instanceof ProcExit && err.code === 0) return;
+    throw new Error(`${label}: start function failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostcall imports generated from HOSTCALLS: read the arguments out of guest memory, call the
+// VM's method of the same JS name, write the result back through the return pointers.
+// ---------------------------------------------------------------------------------------------
+
+type VmMethod = (...args: unknown[]) => unknown;
+
+function hostcallImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunction> {
+  const imports: Record<string, ImportFunction> = {};
+  for (const spec of HOSTCALLS) {
+    if (spec.abi in imports) continue; // e.g. getBufferString shares proxy_get_buffer_bytes
+    const method = (vm as unknown as Record<string, unknown>)[spec.js];
+    if (typeof method !== 'function') throw new Error(`host: Vm has no method '${spec.js}' for ${spec.abi}`);
+    imports[spec.abi] = marshal(spec, (method as VmMethod).bind(vm), memory);
+  }
+  return imports;
+}
+
+function marshal(spec: HostcallSpec, call: VmMethod, memory: GuestMemory): ImportFunction {
+  const kinds = spec.args.map(([, kind]) => kind);
+  return (...raw: Raw[]): number => {
+    const args: unknown[] = [];
+    let i = 0;
+    for (const kind of kinds) {
+      if (kind === 'i32' || kind === 'u32') {
+        args.push(Number(raw[i++]) >>> 0);
+      } else if (kind === 'i64') {
+        args.push(BigInt(raw[i++] ?? 0));
+      } else {
+        const bytes = memory.read(Number(raw[i]), Number(raw[i + 1]));
+        i += 2;
+        if (!bytes) return Status.InvalidMemoryAccess;
+        if (kind === 'str') args.push(fromUtf8(bytes));
+        else if (kind === 'bytes') args.push(bytes.slice());
+        else {
+          const pairs = deserializePairs(bytes);
+          if (!pairs) return Status.BadArgument;
+          args.push(pairs);
+        }
+      }
+    }
+    const result = call(...args);
+    const p0 = Number(raw[i] ?? 0);
+    const p1 = Number(raw[i + 1] ?? 0);
+    switch (spec.out) {
+      case 'status':
+        return result as Status;
+      case 'str':
+      case 'bytes':
+      case 'pairs': {
+        if (typeof result === 'number') return result;
+        const bytes = typeof result === 'string' ? utf8(result)
+          : Array.isArray(result) ? (result.length === 0 ? EMPTY_BYTES : serializePairs(result as string[]))
+          : (result as Bytes);
+        return memory.copyOut(bytes, p0, p1) ? Status.Ok : Status.InvalidMemoryAccess;
+      }
+      case 'u32': {
+        const n = result as number;
+        if (n < 0) return -n;
+        return memory.writeU32(p0, n) ? Status.Ok : Status.InvalidMemoryAccess;
+      }
+      case 'u64': {
+        if (typeof result === 'number' && result < 0) return -result;
+        return memory.writeU64(p0, BigInt(result as number | bigint)) ? Status.Ok : Status.InvalidMemoryAccess;
+      }
+      case 'bytes_cas': {
+        if (typeof result === 'number') return result;
+        const [value, cas] = result as [Bytes, number];
+        const p2 = Number(raw[i + 2] ?? 0);
+        return memory.copyOut(value, p0, p1) && memory.writeU32(p2, cas) ? Status.Ok : Status.InvalidMemoryAccess;
+      }
+    }
+  };
+}
+
+/** Calls Envoy still registers beyond the 0.2.1 table: 0.2.0 names, buffer status, gRPC stubs. */
+function extraImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunction> {
+  const warned = new Set<string>();
+  const unsupported = (name: string): ImportFunction => () => {
+    if (!warned.has(name)) {
+      warned.add(name);
+      vm.runtime.hostLog(LogLevel.Warn, `[vm ${vm.vmId}] ${name} is not supported by the local host`);
+    }
+    return Status.Unimplemented;
+  };
+  const extras: Record<string, ImportFunction> = {
+    proxy_continue_request: () => vm.continueStream(StreamType.Request),
+    proxy_continue_response: () => vm.continueStream(StreamType.Response),
+    proxy_clear_route_cache: () => Status.Ok,
+    proxy_get_buffer_status: (type, lengthPtr, flagsPtr) => {
+      const status = vm.getBufferStatus(Number(type) >>> 0);
+      if (typeof status === 'number') return status;
+      return memory.writeU32(Number(lengthPtr), status.length) && memory.writeU32(Number(flagsPtr), status.flags)
+        ? Status.Ok : Status.InvalidMemoryAccess;
+    },
+    proxy_get_status: (codePtr, ptrPtr, sizePtr) =>
+      memory.writeU32(Number(codePtr), 0) && memory.copyOut(EMPTY_BYTES, Number(ptrPtr), Number(sizePtr))
+        ? Status.Ok : Status.InvalidMemoryAccess,
+    proxy_get_configuration: (ptrPtr, sizePtr) =>
+      memory.copyOut(vm.spec.pluginConfiguration, Number(ptrPtr), Number(sizePtr)) ? Status.Ok : Status.InvalidMemoryAccess,
+  };
+  for (const name of UNSUPPORTED_HOSTCALLS) extras[name] = unsupported(name);
+  return extras;
+}

@@ -1,0 +1,257 @@
+// Generates the proxy-wasm bridge (WAT) from the ABI table (src/abi/table.ts).
+//
+// The generated parts are the ones that follow the table: the proxy_* imports, one marshalling
+// function per hostcall, the host_call dispatcher and the proxy_on_* exports. The fixed parts
+// (frames, marshalling helpers, SHA-256, UTF-8, environ, exception logging) are hand-written
+// fragments in this directory, spliced in verbatim.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Bridge operations that are not proxy_* hostcalls, in dispatch order after HOSTCALLS. */
+export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks'];
+
+/** First byte of a host function's name; the name is one byte: FIRST_NAME_BYTE + dispatch index. */
+export const FIRST_NAME_BYTE = 0x21;
+
+/** Global through which the snapshot initialiser hands the bridge object to the bundle. */
+export const BRIDGE_GLOBAL = '__acpwBridge';
+
+/** The JS-visible bridge operations in dispatch order: [method name, one-byte host function name]. */
+export function bridgeFunctionNames(hostcalls) {
+  const names = [...hostcalls.map((h) => h.js), ...BRIDGE_PRIMITIVES];
+  if (names.length > 0x7e - FIRST_NAME_BYTE) throw new Error('too many bridge functions for one-byte names');
+  return names.map((js, i) => [js, String.fromCharCode(FIRST_NAME_BYTE + i)]);
+}
+
+// Constant C strings written into engine memory at init (no data segments in the bridge: they
+// would land in the engine's heap). Offsets are relative to $consts.
+const CSTRINGS = [
+  [0, 'stack'],
+  [8, 'length'],
+  [16, 'uncaught JS exception: '],
+  [64, 'unhandled promise rejection: '],
+];
+const SHA256_K_OFFSET = 128;
+const CONSTS_SIZE = SHA256_K_OFFSET + 256;
+const SHA256_K = [
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+
+// The engine's C API the bridge uses (module "quickjs" in the merge).
+const QJS_IMPORTS = `
+  (import "quickjs" "memory" (memory 1))
+  (import "quickjs" "__stack_pointer" (global $sp (mut i32)))
+  (import "quickjs" "malloc" (func $malloc (param i32) (result i32)))
+  (import "quickjs" "free" (func $free (param i32)))
+  (import "quickjs" "qjs_new_number" (func $qjs_new_number (param f64) (result i32)))
+  (import "quickjs" "qjs_get_float64" (func $qjs_get_float64 (param i32) (result f64)))
+  (import "quickjs" "qjs_new_string" (func $qjs_new_string (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_get_string_len" (func $qjs_get_string_len (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_free_cstring" (func $qjs_free_cstring (param i32)))
+  (import "quickjs" "qjs_free_value" (func $qjs_free_value (param i32)))
+  (import "quickjs" "qjs_call" (func $qjs_call (param i32 i32 i32 i32) (result i32)))
+  (import "quickjs" "qjs_is_exception" (func $qjs_is_exception (param i32) (result i32)))
+  (import "quickjs" "qjs_get_exception" (func $qjs_get_exception (result i32)))
+  (import "quickjs" "qjs_is_object" (func $qjs_is_object (param i32) (result i32)))
+  (import "quickjs" "qjs_is_string" (func $qjs_is_string (param i32) (result i32)))
+  (import "quickjs" "qjs_is_array_buffer" (func $qjs_is_array_buffer (param i32) (result i32)))
+  (import "quickjs" "qjs_get_array_buffer" (func $qjs_get_array_buffer (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_get_typed_array_buffer" (func $qjs_get_typed_array_buffer (param i32 i32 i32 i32) (result i32)))
+  (import "quickjs" "qjs_new_array_buffer" (func $qjs_new_array_buffer (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_new_array" (func $qjs_new_array (result i32)))
+  (import "quickjs" "qjs_set_prop_uint32" (func $qjs_set_prop_uint32 (param i32 i32 i32) (result i32)))
+  (import "quickjs" "qjs_get_prop_uint32" (func $qjs_get_prop_uint32 (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_get_prop_string" (func $qjs_get_prop_string (param i32 i32) (result i32)))
+  (import "quickjs" "qjs_execute_pending_job" (func $qjs_execute_pending_job (result i32)))
+  (import "quickjs" "qjs_get_undefined" (func $qjs_get_undefined (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $wasi_environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $wasi_environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $wasi_random_get (param i32 i32) (result i32)))
+`;
+
+/** ABI parameter types of a hostcall, derived from its arg and out kinds (see table.ts). */
+export function abiParams(spec) {
+  const params = [];
+  for (const [, kind] of spec.args) {
+    if (kind === 'i64') params.push('i64');
+    else if (kind === 'i32' || kind === 'u32') params.push('i32');
+    else params.push('i32', 'i32');
+  }
+  switch (spec.out) {
+    case 'status': break;
+    case 'str': case 'bytes': case 'pairs': params.push('i32', 'i32'); break;
+    case 'u32': case 'u64': params.push('i32'); break;
+    case 'bytes_cas': params.push('i32', 'i32', 'i32'); break;
+    default: throw new Error(`table.ts: unknown out kind '${spec.out}' for ${spec.js}`);
+  }
+  return params;
+}
+
+function proxyImports(hostcalls) {
+  const seen = new Map();
+  for (const spec of hostcalls) {
+    const sig = abiParams(spec).join(' ');
+    const prev = seen.get(spec.abi);
+    if (prev !== undefined && prev !== sig) throw new Error(`table.ts: ${spec.abi} has two different signatures`);
+    seen.set(spec.abi, sig);
+  }
+  if (!seen.has('proxy_log')) throw new Error('table.ts: proxy_log is required by the bridge');
+  return [...seen].map(([abi, sig]) =>
+    `  (import "env" "${abi}" (func $${abi} ${sig ? `(param ${sig}) ` : ''}(result i32)))`).join('\n');
+}
+
+// One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
+function hostcallFunction(spec, index) {
+  const nargs = spec.args.length;
+  const outSlot = 16 * nargs;
+  const frameSize = outSlot + 16;
+  const lines = [];
+  const locals = ['(local $frame i32)', '(local $st i32)', '(local $res i32)'];
+  const callArgs = [];
+  const argHandle = (k) => `(i32.load offset=${4 * k} (local.get $argv))`;
+  const fail = `(then (call $release_slots (local.get $frame) (i32.const ${nargs})) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0)))`;
+  spec.args.forEach(([, kind], k) => {
+    const slot = `(i32.add (local.get $frame) (i32.const ${16 * k}))`;
+    switch (kind) {
+      case 'i32':
+        locals.push(`(local $a${k} i32)`);
+        lines.push(`(local.set $a${k} (call $arg_i32 ${argHandle(k)}))`);
+        callArgs.push(`(local.get $a${k})`);
+        break;
+      case 'u32':
+        locals.push(`(local $a${k} i32)`);
+        lines.push(`(local.set $a${k} (call $arg_u32 ${argHandle(k)}))`);
+        callArgs.push(`(local.get $a${k})`);
+        break;
+      case 'i64':
+        locals.push(`(local $a${k} i64)`);
+        lines.push(`(local.set $a${k} (call $arg_i64 ${argHandle(k)}))`);
+        callArgs.push(`(local.get $a${k})`);
+        break;
+      case 'str': case 'bytes':
+        lines.push(`(if (i32.eqz (call $bytes_in ${argHandle(k)} ${slot} (i32.const 1))) ${fail})`);
+        callArgs.push(`(i32.load ${slot})`, `(i32.load offset=4 ${slot})`);
+        break;
+      case 'pairs':
+        lines.push(`(if (i32.eqz (call $pairs_in ${argHandle(k)} ${slot})) ${fail})`);
+        callArgs.push(`(i32.load ${slot})`, `(i32.load offset=4 ${slot})`);
+        break;
+      default: throw new Error(`table.ts: unknown arg kind '${kind}' for ${spec.js}`);
+    }
+  });
+  const out = `(i32.add (local.get $frame) (i32.const ${outSlot}))`;
+  const outAt = (o) => `(i32.add (local.get $frame) (i32.const ${outSlot + o}))`;
+  let convert;
+  switch (spec.out) {
+    case 'status': convert = '(call $num_u32 (local.get $st))'; break;
+    case 'str': callArgs.push(out, outAt(4)); convert = `(call $out_str (local.get $st) ${out})`; break;
+    case 'bytes': callArgs.push(out, outAt(4)); convert = `(call $out_bytes (local.get $st) ${out})`; break;
+    case 'pairs': callArgs.push(out, outAt(4)); convert = `(call $out_pairs (local.get $st) ${out})`; break;
+    case 'u32': callArgs.push(out); convert = `(call $out_u32 (local.get $st) ${out})`; break;
+    case 'u64': callArgs.push(out); convert = `(call $out_u64 (local.get $st) ${out})`; break;
+    case 'bytes_cas': callArgs.push(out, outAt(4), outAt(8)); convert = `(call $out_bytes_cas (local.get $st) ${out})`; break;
+    default: throw new Error(`table.ts: unknown out kind '${spec.out}'`);
+  }
+  return `
+  ;; [${index}] ${spec.js} -> ${spec.abi}
+  (func $hc_${index} (param $argc i32) (param $argv i32) (result i32)
+    ${locals.join(' ')}
+    (if (i32.lt_u (local.get $argc) (i32.const ${nargs})) (then (return (call $num_u32 (i32.const 2)))))
+    (local.set $frame (call $frame_push (i32.const ${frameSize})))
+    ${lines.join('\n    ')}
+    (local.set $st (call $${spec.abi} ${callArgs.join(' ')}))
+    (call $release_slots (local.get $frame) (i32.const ${nargs}))
+    (local.set $res ${convert})
+    (call $frame_pop (i32.const ${frameSize}))
+    (local.get $res))`;
+}
+
+function hostCallDispatch(hostcalls) {
+  const targets = [
+    ...hostcalls.map((_, i) => `$hc_${i}`),
+    ...BRIDGE_PRIMITIVES.map((p) => `$prim_${p}`),
+  ];
+  // Nested blocks: br_table jumps out of block $b<i>, after which target i is called.
+  let body = `(br_table ${targets.map((_, i) => `$b${i}`).join(' ')} $unknown
+          (i32.sub (i32.load8_u (local.get $name)) (i32.const ${FIRST_NAME_BYTE})))`;
+  targets.forEach((fn, i) => {
+    body = `(block $b${i}\n        ${body})\n      (return (call ${fn} (local.get $argc) (local.get $argv)))`;
+  });
+  return `
+  ;; env.host_call: QuickJS calling a host function. The name is one byte: the dispatch index.
+  (func (export "host_call") (param $name i32) (param $nlen i32) (param $this i32) (param $argc i32) (param $argv i32) (result i32)
+    (block $unknown
+      ${body})
+    (call $qjs_get_undefined))`;
+}
+
+function callbackExports(callbacks) {
+  if (callbacks.length > 32) throw new Error('table.ts: more than 32 callbacks do not fit the implemented mask');
+  return callbacks.map((cb, i) => {
+    if (cb.params.length > 5) throw new Error(`table.ts: ${cb.name} has more than 5 parameters`);
+    const params = cb.params.map((p) => `(param $${p} i32)`).join(' ');
+    const args = [0, 1, 2, 3, 4].map((k) => (k < cb.params.length ? `(local.get $${cb.params[k]})` : '(i32.const 0)')).join(' ');
+    const call = `(call $invoke (i32.const ${i}) (i32.const ${cb.params.length}) ${args} (i32.const ${cb.fallback}))`;
+    const skip = `(i32.eqz (i32.and (global.get $implemented) (i32.const ${(1 << i) | 0})))`;
+    if (cb.result === 'void') {
+      return `  (func (export "${cb.name}") ${params}\n    (if ${skip} (then (return)))\n    (drop ${call}))`;
+    }
+    return `  (func (export "${cb.name}") ${params} (result i32)\n    (if ${skip} (then (return (i32.const ${cb.fallback}))))\n    ${call})`;
+  }).join('\n');
+}
+
+function bridgeInit(callbacks) {
+  const stores = [];
+  for (const [off, text] of CSTRINGS) {
+    const bytes = Buffer.from(text + '\0', 'utf8');
+    bytes.forEach((b, i) => stores.push(`(i32.store8 offset=${off + i} (global.get $consts) (i32.const ${b}))`));
+  }
+  SHA256_K.forEach((k, i) => stores.push(`(i32.store offset=${SHA256_K_OFFSET + 4 * i} (global.get $consts) (i32.const ${k | 0}))`));
+  return `
+  (global $consts (mut i32) (i32.const 0))
+  (global $cb_table (mut i32) (i32.const 0))
+  (global $implemented (mut i32) (i32.const 0))
+  (global $undefined (mut i32) (i32.const 0))
+  (global $callback_count i32 (i32.const ${callbacks.length}))
+  (global $uncaught_len i32 (i32.const ${Buffer.byteLength(CSTRINGS[2][1])}))
+  (global $rejection_len i32 (i32.const ${Buffer.byteLength(CSTRINGS[3][1])}))
+
+  ;; Build-time only (called by the snapshot initialiser, then stripped): constants and tables.
+  (func (export "acpw_bridge_init")
+    (global.set $consts (call $malloc (i32.const ${CONSTS_SIZE})))
+    ${stores.join('\n    ')}
+    (global.set $cb_table (call $malloc (i32.const ${4 * callbacks.length})))
+    (memory.fill (global.get $cb_table) (i32.const 0) (i32.const ${4 * callbacks.length}))
+    (global.set $undefined (call $qjs_get_undefined)))
+  ;; Build-time only: the implemented mask, for the snapshot report.
+  (func (export "acpw_implemented_mask") (result i32) (global.get $implemented))`;
+}
+
+/** The bridge module as WAT text. */
+export function generateBridgeWat({ hostcalls, callbacks }) {
+  const fragment = (name) => readFileSync(join(here, name), 'utf8');
+  return `;; GENERATED by shims/gen-bridge.mjs from src/abi/table.ts: do not edit.
+(module
+${QJS_IMPORTS}
+${proxyImports(hostcalls)}
+${bridgeInit(callbacks)}
+${fragment('core.wat')}
+${fragment('utf8.wat')}
+${fragment('sha256.wat')}
+${hostcalls.map(hostcallFunction).join('\n')}
+${hostCallDispatch(hostcalls)}
+${callbackExports(callbacks)}
+)
+`;
+}

@@ -1,0 +1,461 @@
+// Context classes a plugin extends, in the manner of the proxy-wasm Rust/Go SDKs: every callback
+// is an `on…` method with a safe default, every hostcall a convenience method. A plugin
+// overrides only what it needs; the dispatcher skips (and tells the bridge to skip) the rest.
+//
+// All state lives in context objects (no module-level state: in Node mode several VMs share
+// one module instance). A RootContext owns what its VM-wide helpers need (logger, pending
+// httpCall callbacks); its HttpContexts share those through `root`.
+
+import type { BytesIn, Host } from './host.js';
+import { describeError, UnsupportedError } from './errors.js';
+import { getEnv } from './env.js';
+import * as hc from './hostcalls.js';
+import {
+  ALL_BYTES, Counter, Gauge, Histogram, HttpCallResponse, Logger,
+  type HeaderPairs, type SharedDataEntry,
+} from './hostcalls.js';
+import { Action, BufferType, LogLevel, MapType, StreamType } from './table.js';
+
+/** Header pairs as accepted by setters: any array of [name, value]. */
+export type HeaderPairsIn = readonly (readonly [string, string])[];
+
+export type HttpCallCallback = (response: HttpCallResponse) => void;
+
+interface PendingHttpCall {
+  readonly callerContextId: number;
+  readonly callback: HttpCallCallback | undefined;
+}
+
+/**
+ * httpCall tokens → callbacks, for one root context and its HTTP contexts (the host issues every
+ * call on the root context, so tokens are unique per root). An entry lives until its response
+ * arrives (the host always answers: success, failure or timeout); a response whose calling
+ * context was deleted meanwhile is dropped by the dispatcher.
+ */
+export class HttpCallRegistry {
+  private readonly pending = new Map<number, PendingHttpCall>();
+
+  add(token: number, callerContextId: number, callback: HttpCallCallback | undefined): void {
+    this.pending.set(token, { callerContextId, callback });
+  }
+
+  /** Removes and returns the entry for `token` (a response arrives once). */
+  take(token: number): PendingHttpCall | undefined {
+    const entry = this.pending.get(token);
+    if (entry !== undefined) this.pending.delete(token);
+    return entry;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}
+
+/** What every context offers: identity, logging, time, properties, shared data/queues, HTTP calls, metrics. */
+export abstract class Context {
+  readonly contextId: number;
+  readonly host: Host;
+  /** Level-checked logging (`this.log.info(...)`); one per root, shared with its HTTP contexts. */
+  abstract readonly log: Logger;
+  /** Pending httpCall callbacks; one per root, shared with its HTTP contexts (dispatcher bookkeeping). */
+  abstract readonly httpCalls: HttpCallRegistry;
+
+  protected constructor(contextId: number, host: Host) {
+    this.contextId = contextId;
+    this.host = host;
+  }
+
+  // -- callbacks ------------------------------------------------------------------------------
+
+  /**
+   * The host is about to finish this context. Return false to delay (then call `done()` when
+   * ready; root contexts only). Default: true.
+   */
+  onDone(): boolean {
+    return true;
+  }
+
+  /** The context is gone: release what it holds. */
+  onDelete(): void {}
+
+  /** Response to an httpCall made without a callback. */
+  onHttpCallResponse(_token: number, _numHeaders: number, _bodySize: number, _numTrailers: number): void {}
+
+  // -- time, environment, properties ------------------------------------------------------------
+
+  /** Host wall-clock time in milliseconds since the epoch. */
+  getCurrentTime(): number {
+    return hc.getCurrentTimeMilliseconds(this.host);
+  }
+
+  getCurrentTimeNanoseconds(): number {
+    return hc.getCurrentTimeNanoseconds(this.host);
+  }
+
+  /** An environment variable of this VM (read at call time through the host). */
+  getEnv(name: string): string | undefined {
+    return getEnv(this.host, name);
+  }
+
+  /** A host property, e.g. `['request', 'path']`; undefined when it does not exist. */
+  getProperty(path: readonly string[]): ArrayBuffer | undefined {
+    return hc.getProperty(this.host, path);
+  }
+
+  getPropertyString(path: readonly string[]): string | undefined {
+    return hc.getPropertyString(this.host, path);
+  }
+
+  setProperty(path: readonly string[], value: BytesIn): void {
+    hc.setProperty(this.host, path, value);
+  }
+
+  // -- shared data and queues -------------------------------------------------------------------
+
+  getSharedData(key: string): SharedDataEntry | undefined {
+    return hc.getSharedData(this.host, key);
+  }
+
+  /** false on a CAS mismatch; `cas` 0 writes unconditionally. */
+  setSharedData(key: string, value: BytesIn, cas = 0): boolean {
+    return hc.setSharedData(this.host, key, value, cas);
+  }
+
+  registerSharedQueue(name: string): number {
+    return hc.registerSharedQueue(this.host, name);
+  }
+
+  /** undefined while the owning VM has not registered the queue. */
+  resolveSharedQueue(vmId: string, name: string): number | undefined {
+    return hc.resolveSharedQueue(this.host, vmId, name);
+  }
+
+  /** false when the queue no longer exists (resolve it again later). */
+  enqueueSharedQueue(queueId: number, value: BytesIn): boolean {
+    return hc.enqueueSharedQueue(this.host, queueId, value);
+  }
+
+  /** undefined when the queue is empty. */
+  dequeueSharedQueue(queueId: number): ArrayBuffer | undefined {
+    return hc.dequeueSharedQueue(this.host, queueId);
+  }
+
+  /** undefined when the queue is empty. */
+  dequeueSharedQueueString(queueId: number): string | undefined {
+    return hc.dequeueSharedQueueString(this.host, queueId);
+  }
+
+  // -- HTTP calls -------------------------------------------------------------------------------
+
+  /**
+   * Sends an HTTP request to an upstream `cluster`; returns the call's token. `onResponse`
+   * runs when the response (or failure: `response.failed`) arrives, with this context effective;
+   * without it the response goes to `onHttpCallResponse`. Headers must include `:method`,
+   * `:path` and `:authority`.
+   */
+  httpCall(
+    cluster: string, headers: HeaderPairsIn, body: BytesIn, trailers: HeaderPairsIn, timeoutMs: number,
+    onResponse?: HttpCallCallback,
+  ): number {
+    const token = hc.httpCall(this.host, cluster, headers, body, trailers, timeoutMs);
+    this.httpCalls.add(token, this.contextId, onResponse);
+    return token;
+  }
+
+  /** gRPC is in the ABI but not bridged yet: always throws a clear error. */
+  grpcCall(..._args: unknown[]): never {
+    throw new UnsupportedError('gRPC is not supported yet: grpcCall (proxy_grpc_call) is not bridged by this SDK; use httpCall');
+  }
+
+  // -- foreign functions, metrics, effective context ------------------------------------------------
+
+  /** undefined when the host has no such function. */
+  callForeignFunction(name: string, argument: BytesIn): ArrayBuffer | undefined {
+    return hc.callForeignFunction(this.host, name, argument);
+  }
+
+  /** Defines a host counter (an Envoy stat). Define once (e.g. in onConfigure) and keep it. */
+  defineCounter(name: string): Counter {
+    return new Counter(this.host, name);
+  }
+
+  defineGauge(name: string): Gauge {
+    return new Gauge(this.host, name);
+  }
+
+  defineHistogram(name: string): Histogram {
+    return new Histogram(this.host, name);
+  }
+
+  /** Makes this context the one later hostcalls act on (e.g. after an await). */
+  setEffectiveContext(): void {
+    hc.setEffectiveContext(this.host, this.contextId);
+  }
+
+  /**
+   * Runs async work (e.g. SigV4 signing) whose rejection would otherwise escape the
+   * dispatcher's exception containment: a failure is logged at error level with its stack.
+   */
+  runTask(what: string, task: () => Promise<void>): void {
+    const report = (error: unknown): void => {
+      this.host.log(LogLevel.Error, `${what} failed: ${describeError(error)}`);
+    };
+    try {
+      task().catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+}
+
+/**
+ * One per plugin configuration in a VM (context id with parent 0). Owns VM-wide state:
+ * configuration, timers, queues, aggregates, and creates the HTTP contexts of its streams.
+ */
+export class RootContext extends Context {
+  readonly log: Logger;
+  readonly httpCalls: HttpCallRegistry;
+
+  constructor(contextId: number, host: Host) {
+    super(contextId, host);
+    this.log = new Logger(host);
+    this.httpCalls = new HttpCallRegistry();
+  }
+
+  // -- callbacks ------------------------------------------------------------------------------
+
+  /** The VM started; false fails the VM. Default: true. */
+  onVmStart(_vmConfigurationSize: number): boolean {
+    return true;
+  }
+
+  /** The plugin configuration arrived (getPluginConfiguration()); false rejects it. Default: true. */
+  onConfigure(_pluginConfigurationSize: number): boolean {
+    return true;
+  }
+
+  /** Called every tick period (setTickPeriod). */
+  onTick(): void {}
+
+  /** A shared queue this VM registered has messages. */
+  onQueueReady(_queueId: number): void {}
+
+  /** A foreign function call arrived (ABI 0.2.1; Envoy does not send these to plugins today). */
+  onForeignFunction(_functionId: number, _dataSize: number): void {}
+
+  /**
+   * The HTTP context for a new stream. Override to build it yourself; by default the plugin's
+   * declared `http` class (definePlugin) is constructed with (contextId, root). Return null to
+   * leave the stream alone.
+   */
+  createHttpContext(_contextId: number): HttpContext | null {
+    return null;
+  }
+
+  // -- helpers --------------------------------------------------------------------------------
+
+  /** The VM configuration as text; undefined when there is none (absent or empty). */
+  getVmConfiguration(): string | undefined {
+    return hc.getBufferString(this.host, BufferType.VmConfiguration, 0, ALL_BYTES) || undefined;
+  }
+
+  getVmConfigurationBytes(): ArrayBuffer | undefined {
+    return hc.getBufferBytes(this.host, BufferType.VmConfiguration, 0, ALL_BYTES);
+  }
+
+  /** The plugin configuration as text; undefined when there is none (absent or empty). */
+  getPluginConfiguration(): string | undefined {
+    return hc.getBufferString(this.host, BufferType.PluginConfiguration, 0, ALL_BYTES) || undefined;
+  }
+
+  getPluginConfigurationBytes(): ArrayBuffer | undefined {
+    return hc.getBufferBytes(this.host, BufferType.PluginConfiguration, 0, ALL_BYTES);
+  }
+
+  /** Sets the onTick period; 0 stops ticking. */
+  setTickPeriod(milliseconds: number): void {
+    hc.setTickPeriodMilliseconds(this.host, milliseconds);
+  }
+
+  /** Tells the host this root context finished (after onDone returned false). */
+  done(): void {
+    hc.done(this.host);
+  }
+}
+
+/** One per HTTP stream. `R` is the plugin's root context class, reachable as `this.root`. */
+export class HttpContext<R extends RootContext = RootContext> extends Context {
+  readonly root: R;
+
+  // Created per stream: keep construction to three fields (getters reach the root's shared parts).
+  constructor(contextId: number, root: R) {
+    super(contextId, root.host);
+    this.root = root;
+  }
+
+  get log(): Logger {
+    return this.root.log;
+  }
+
+  get httpCalls(): HttpCallRegistry {
+    return this.root.httpCalls;
+  }
+
+  // -- callbacks (default: Continue) ------------------------------------------------------------
+
+  onRequestHeaders(_numHeaders: number, _endOfStream: boolean): Action {
+    return Action.Continue;
+  }
+
+  onRequestBody(_bodySize: number, _endOfStream: boolean): Action {
+    return Action.Continue;
+  }
+
+  onRequestTrailers(_numTrailers: number): Action {
+    return Action.Continue;
+  }
+
+  onResponseHeaders(_numHeaders: number, _endOfStream: boolean): Action {
+    return Action.Continue;
+  }
+
+  onResponseBody(_bodySize: number, _endOfStream: boolean): Action {
+    return Action.Continue;
+  }
+
+  onResponseTrailers(_numTrailers: number): Action {
+    return Action.Continue;
+  }
+
+  /** The stream is complete (access-log time): request and response headers are readable. */
+  onLog(): void {}
+
+  // -- request headers / trailers ---------------------------------------------------------------
+
+  getRequestHeader(name: string): string | undefined {
+    return hc.getHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
+  }
+
+  getRequestHeaders(): HeaderPairs {
+    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestHeaders);
+  }
+
+  setRequestHeaders(headers: HeaderPairsIn): void {
+    hc.setHeaderMapPairs(this.host, MapType.HttpRequestHeaders, headers);
+  }
+
+  /** Replaces (or adds) a header. */
+  setRequestHeader(name: string, value: string): void {
+    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
+  }
+
+  addRequestHeader(name: string, value: string): void {
+    hc.addHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
+  }
+
+  removeRequestHeader(name: string): void {
+    hc.removeHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
+  }
+
+  getRequestTrailer(name: string): string | undefined {
+    return hc.getHeaderMapValue(this.host, MapType.HttpRequestTrailers, name);
+  }
+
+  getRequestTrailers(): HeaderPairs {
+    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestTrailers);
+  }
+
+  setRequestTrailer(name: string, value: string): void {
+    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestTrailers, name, value);
+  }
+
+  // -- response headers / trailers --------------------------------------------------------------
+
+  getResponseHeader(name: string): string | undefined {
+    return hc.getHeaderMapValue(this.host, MapType.HttpResponseHeaders, name);
+  }
+
+  getResponseHeaders(): HeaderPairs {
+    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseHeaders);
+  }
+
+  setResponseHeaders(headers: HeaderPairsIn): void {
+    hc.setHeaderMapPairs(this.host, MapType.HttpResponseHeaders, headers);
+  }
+
+  setResponseHeader(name: string, value: string): void {
+    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    hc.addHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
+  }
+
+  removeResponseHeader(name: string): void {
+    hc.removeHeaderMapValue(this.host, MapType.HttpResponseHeaders, name);
+  }
+
+  getResponseTrailer(name: string): string | undefined {
+    return hc.getHeaderMapValue(this.host, MapType.HttpResponseTrailers, name);
+  }
+
+  getResponseTrailers(): HeaderPairs {
+    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseTrailers);
+  }
+
+  setResponseTrailer(name: string, value: string): void {
+    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseTrailers, name, value);
+  }
+
+  // -- bodies (valid inside onRequestBody / onResponseBody) -----------------------------------
+
+  getRequestBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
+    return hc.getBufferBytes(this.host, BufferType.HttpRequestBody, start, maxSize);
+  }
+
+  getRequestBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
+    return hc.getBufferString(this.host, BufferType.HttpRequestBody, start, maxSize);
+  }
+
+  /** Replaces bytes [start, start + size) of the buffered body (default: all of it). */
+  setRequestBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
+    hc.setBufferBytes(this.host, BufferType.HttpRequestBody, data, start, size);
+  }
+
+  getResponseBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
+    return hc.getBufferBytes(this.host, BufferType.HttpResponseBody, start, maxSize);
+  }
+
+  getResponseBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
+    return hc.getBufferString(this.host, BufferType.HttpResponseBody, start, maxSize);
+  }
+
+  setResponseBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
+    hc.setBufferBytes(this.host, BufferType.HttpResponseBody, data, start, size);
+  }
+
+  // -- stream control -------------------------------------------------------------------------
+
+  /** Answers the request locally (the upstream is not contacted); return Pause afterwards. */
+  sendLocalResponse(statusCode: number, body: BytesIn = '', headers: HeaderPairsIn = [], details = '', grpcStatus = -1): void {
+    hc.sendLocalResponse(this.host, statusCode, body, headers, details, grpcStatus);
+  }
+
+  /** Resumes a request paused by returning Action.Pause. */
+  continueRequest(): void {
+    hc.continueStream(this.host, StreamType.Request);
+  }
+
+  continueResponse(): void {
+    hc.continueStream(this.host, StreamType.Response);
+  }
+
+  /** Resets the stream's request side. */
+  closeRequest(): void {
+    hc.closeStream(this.host, StreamType.Request);
+  }
+
+  closeResponse(): void {
+    hc.closeStream(this.host, StreamType.Response);
+  }
+}

@@ -1,0 +1,78 @@
+// How a plugin declares itself. A plugin file does
+//
+//   class MyRoot extends RootContext { override onConfigure(size: number) { ... } }
+//   class MyHttp extends HttpContext<MyRoot> { override onLog() { ... this.root ... } }
+//   export default definePlugin({ name: 'my-plugin', root: MyRoot, http: MyHttp });
+//
+// and keeps NO module-level mutable state (several VMs may share one module instance in Node
+// mode): all state lives in context objects. The classes (not instances) are declared so the
+// dispatcher can tell statically which callbacks the plugin overrides.
+
+import type { Host } from './host.js';
+import { HttpContext, RootContext } from './context.js';
+
+export type RootContextClass<R extends RootContext = RootContext> = new (contextId: number, host: Host) => R;
+export type HttpContextClass<R extends RootContext = RootContext> = new (contextId: number, root: R) => HttpContext<R>;
+
+export interface PluginSpec<R extends RootContext> {
+  /** Shown in error logs. */
+  readonly name: string;
+  /** Constructed with (contextId, host) for every root context (parent id 0). */
+  readonly root: RootContextClass<R>;
+  /**
+   * Constructed with (contextId, root) for every HTTP stream, unless the root class overrides
+   * createHttpContext (then declare here the class it returns, so unused callbacks are skipped).
+   * Omit for a plugin without HTTP contexts (e.g. a singleton service).
+   */
+  readonly http?: HttpContextClass<R>;
+}
+
+export interface PluginDefinition {
+  readonly name: string;
+  createRootContext(contextId: number, host: Host): RootContext;
+  /** The HTTP context for a new stream of `root`, or null when the plugin handles none. */
+  createHttpContext(root: RootContext, contextId: number): HttpContext | null;
+  /** For the dispatcher's `implemented` set: the root class's prototype. */
+  readonly rootPrototype: RootContext;
+  /**
+   * The HTTP context class's prototype; null when the plugin creates no HTTP contexts;
+   * undefined when unknown statically (root overrides createHttpContext, no `http` declared).
+   */
+  readonly httpPrototype: HttpContext | null | undefined;
+}
+
+function isSubclass(candidate: unknown, base: abstract new (...args: never[]) => object): boolean {
+  return candidate === base || (typeof candidate === 'function' && candidate.prototype instanceof base);
+}
+
+export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): PluginDefinition {
+  if (typeof spec.name !== 'string' || spec.name === '') throw new TypeError('definePlugin: `name` must be a non-empty string');
+  if (!isSubclass(spec.root, RootContext)) {
+    throw new TypeError(`definePlugin(${spec.name}): \`root\` must be a class extending RootContext`);
+  }
+  const httpClass = spec.http;
+  if (httpClass !== undefined && !isSubclass(httpClass, HttpContext)) {
+    throw new TypeError(`definePlugin(${spec.name}): \`http\` must be a class extending HttpContext`);
+  }
+  const rootClass = spec.root;
+  const rootPrototype = rootClass.prototype as RootContext;
+  const rootCreatesHttp = rootPrototype.createHttpContext !== RootContext.prototype.createHttpContext;
+
+  let httpPrototype: HttpContext | null | undefined;
+  if (httpClass !== undefined) httpPrototype = httpClass.prototype as HttpContext;
+  else httpPrototype = rootCreatesHttp ? undefined : null;
+
+  return {
+    name: spec.name,
+    rootPrototype,
+    httpPrototype,
+    createRootContext(contextId: number, host: Host): RootContext {
+      return new rootClass(contextId, host);
+    },
+    createHttpContext(root: RootContext, contextId: number): HttpContext | null {
+      if (rootCreatesHttp || httpClass === undefined) return root.createHttpContext(contextId);
+      // The root was built by createRootContext above, so it is an R.
+      return new httpClass(contextId, root as R) as HttpContext;
+    },
+  };
+}

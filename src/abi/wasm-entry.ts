@@ -1,0 +1,64 @@
+// The module's JS entry inside QuickJS. Runs once, at build time, inside the snapshot
+// initialiser: picks up the bridge object (one host function per Host method, installed by
+// shims/snapshot.mjs), installs the globals QuickJS lacks, builds the plugin's dispatcher and
+// registers its callbacks with the bridge. Everything it computes is frozen into the snapshot,
+// so nothing here may read the clock, randomness or the environment.
+
+import type { GuestCallbacks, Host } from './host.js';
+import { installGlobals, markSnapshotTaken } from './globals.js';
+import { CALLBACKS, HOSTCALLS } from './table.js';
+
+/** What a plugin (through its SDK dispatcher) offers the bridge. */
+export interface WasmGuest {
+  readonly callbacks: GuestCallbacks;
+  readonly implemented: ReadonlySet<string>;
+}
+
+/** The bridge object: a Host plus the registration primitive. */
+interface Bridge extends Host {
+  registerCallbacks(fns: readonly ((...args: number[]) => number)[], implementedMask: number): number;
+}
+
+const BRIDGE_GLOBAL = '__acpwBridge';
+const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks'] as const;
+
+function takeBridge(): Bridge {
+  const g = globalThis as Record<string, unknown>;
+  const bridge = g[BRIDGE_GLOBAL] as Record<string, unknown> | undefined;
+  delete g[BRIDGE_GLOBAL];
+  if (bridge === undefined || bridge === null) {
+    throw new Error(`runInWasm: no ${BRIDGE_GLOBAL} global; this bundle must be built by build.mjs`);
+  }
+  const expected = [...HOSTCALLS.map((h) => h.js), ...LOCAL_PRIMITIVES];
+  const missing = expected.filter((name) => typeof bridge[name] !== 'function');
+  if (missing.length) throw new Error(`runInWasm: the bridge lacks ${missing.join(', ')} (bridge and table.ts out of step)`);
+  return bridge as unknown as Bridge;
+}
+
+// At module evaluation: build.mjs imports this module first, so the globals exist before any
+// plugin module code runs.
+const bridge = takeBridge();
+installGlobals(bridge);
+
+/**
+ * Wires a plugin into the Wasm bridge. `create` receives the Wasm Host and returns the callbacks
+ * (normally `(host) => createDispatcher(plugin, host)`).
+ */
+export function runInWasm(create: (host: Host) => WasmGuest): void {
+  const guest = create(bridge);
+  const noop = (): number => 0;
+  let mask = 0;
+  const fns = CALLBACKS.map((cb, i) => {
+    const fn = guest.callbacks[cb.name];
+    if (typeof fn === 'function' && guest.implemented.has(cb.name)) {
+      mask |= 1 << i;
+      return fn;
+    }
+    return noop;
+  });
+  for (const name of guest.implemented) {
+    if (!CALLBACKS.some((cb) => cb.name === name)) throw new Error(`runInWasm: '${name}' is not a proxy-wasm callback`);
+  }
+  bridge.registerCallbacks(fns, mask >>> 0);
+  markSnapshotTaken();
+}

@@ -1,0 +1,3 @@
+export * from './fields.js';
+export * from './sender.js';
+export * from './receiver.js';

@@ -1,0 +1,107 @@
+// The receiver's configuration: the original's keys and env fallbacks plus the new publishing
+// keys. Credentials come from the config or from ACPW_AWS_* env vars (config wins); they are
+// marked secret so no message ever quotes them.
+
+import { type ConfigResult, type EnvLookup, FieldReader, parseJsonObject } from './fields.js';
+import { defaultEndpoint } from '../cloudwatch/endpoint.js';
+
+export const DIMENSION_NAMES = ['host', 'method', 'path', 'status'] as const;
+export type DimensionName = (typeof DIMENSION_NAMES)[number];
+
+export interface AwsCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface ReceiverConfig {
+  readonly region: string;
+  readonly clusterName: string;
+  readonly credentials: AwsCredentials;
+  /** Host sent as `:authority` and signed as `host` (may carry a port). */
+  readonly endpoint: string;
+  readonly httpRequestTimeoutMs: number;
+  readonly namespace: string;
+  readonly metricName: string;
+  readonly latencyMetricName: string;
+  readonly publishIntervalMs: number;
+  readonly dimensions: readonly DimensionName[];
+  readonly storageResolution: 1 | 60;
+  readonly maxSeries: number;
+  readonly maxRetries: number;
+  readonly maxBufferedDatums: number;
+}
+
+export const ENV_ACCESS_KEY_ID = 'ACPW_AWS_ACCESS_KEY_ID';
+export const ENV_SECRET_ACCESS_KEY = 'ACPW_AWS_SECRET_ACCESS_KEY';
+export const ENV_SESSION_TOKEN = 'ACPW_AWS_SESSION_TOKEN';
+
+export const RECEIVER_DEFAULTS = {
+  http_request_timeout_millisecond: 5000,
+  metric_namespace: 'AWSCloudWatchProxyWasm',
+  metric_name: 'RequestCount',
+  latency_metric_name: 'RequestLatency',
+  publish_interval_millisecond: 60000,
+  dimensions: DIMENSION_NAMES as readonly DimensionName[],
+  storage_resolution: 60 as 1 | 60,
+  max_series: 10000,
+  max_retries: 3,
+  max_buffered_datums: 100000,
+} as const;
+
+export const MIN_PUBLISH_INTERVAL_MS = 1000;
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token']);
+
+// CloudWatch: namespace and metric names are 1-255 ASCII characters; "AWS/" is reserved.
+const NAME = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
+const REGION = /^[a-z]{2}(-[a-z0-9]+)+-\d+$/;
+const HOST_PORT = /^[A-Za-z0-9.-]+(:\d{1,5})?$/;
+
+export function parseReceiverConfig(text: string | undefined, env: EnvLookup): ConfigResult<ReceiverConfig> {
+  const source = parseJsonObject(text, 'receiver plugin configuration');
+  if (typeof source === 'string') return { ok: false, errors: [source], warnings: [] };
+  const read = new FieldReader(source, SECRET_KEYS);
+  const region = read.string('cloud_watch_region', { required: true, pattern: REGION, patternHint: 'an AWS region name such as "us-east-1"' });
+  const clusterName = read.string('cloud_watch_cluster_name', { required: true, maxLength: 1024 });
+  const accessKeyId = read.string('aws_access_key_id', { required: true, fallback: env(ENV_ACCESS_KEY_ID) });
+  const secretAccessKey = read.string('aws_secret_access_key', { required: true, fallback: env(ENV_SECRET_ACCESS_KEY) });
+  const sessionToken = read.string('aws_session_token', { fallback: env(ENV_SESSION_TOKEN) });
+  const endpoint = read.string('cloud_watch_endpoint', {
+    pattern: HOST_PORT, patternHint: 'a host name with an optional port, without a scheme or path (e.g. "monitoring.us-east-1.amazonaws.com")',
+  });
+  const httpRequestTimeoutMs = read.integer('http_request_timeout_millisecond', RECEIVER_DEFAULTS.http_request_timeout_millisecond, { min: 1, max: 600_000 });
+  const namespace = read.string('metric_namespace', { default: RECEIVER_DEFAULTS.metric_namespace, pattern: NAME, patternHint: '1 to 255 printable ASCII characters' });
+  if (namespace !== undefined && namespace.startsWith('AWS/')) read.errors.push('configuration key "metric_namespace" must not start with "AWS/" (reserved by AWS)');
+  const metricName = read.string('metric_name', { default: RECEIVER_DEFAULTS.metric_name, pattern: NAME, patternHint: '1 to 255 printable ASCII characters' });
+  const latencyMetricName = read.string('latency_metric_name', { default: RECEIVER_DEFAULTS.latency_metric_name, pattern: NAME, patternHint: '1 to 255 printable ASCII characters' });
+  if (metricName !== undefined && metricName === latencyMetricName) {
+    read.errors.push('configuration keys "metric_name" and "latency_metric_name" must differ');
+  }
+  const publishIntervalMs = read.integer('publish_interval_millisecond', RECEIVER_DEFAULTS.publish_interval_millisecond, { min: MIN_PUBLISH_INTERVAL_MS, max: 3_600_000 });
+  const dimensions = read.stringArray('dimensions', RECEIVER_DEFAULTS.dimensions, { allowed: DIMENSION_NAMES, unique: true }) as readonly DimensionName[];
+  const storageResolution = read.integer('storage_resolution', RECEIVER_DEFAULTS.storage_resolution, { allowed: [1, 60] }) as 1 | 60;
+  const maxSeries = read.integer('max_series', RECEIVER_DEFAULTS.max_series, { min: 1, max: 1_000_000 });
+  const maxRetries = read.integer('max_retries', RECEIVER_DEFAULTS.max_retries, { min: 0, max: 20 });
+  const maxBufferedDatums = read.integer('max_buffered_datums', RECEIVER_DEFAULTS.max_buffered_datums, { min: 1, max: 10_000_000 });
+  return read.result({
+    region: region ?? '',
+    clusterName: clusterName ?? '',
+    credentials: {
+      accessKeyId: accessKeyId ?? '',
+      secretAccessKey: secretAccessKey ?? '',
+      ...(sessionToken !== undefined ? { sessionToken } : {}),
+    },
+    endpoint: endpoint ?? (region ? defaultEndpoint(region) : ''),
+    httpRequestTimeoutMs,
+    namespace: namespace ?? RECEIVER_DEFAULTS.metric_namespace,
+    metricName: metricName ?? RECEIVER_DEFAULTS.metric_name,
+    latencyMetricName: latencyMetricName ?? RECEIVER_DEFAULTS.latency_metric_name,
+    publishIntervalMs,
+    dimensions,
+    storageResolution,
+    maxSeries,
+    maxRetries,
+    maxBufferedDatums,
+  });
+}

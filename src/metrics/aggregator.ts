@@ -1,0 +1,110 @@
+// The sender's per-VM aggregation: requests → series (host, method, path, status) with a count
+// and a latency histogram, until the next flush.
+//
+// Bounds: at most `maxSeries` distinct series per flush window (the tick); further new series
+// fold into one overflow series whose dimension values are all `_overflow`. A size bound
+// (`maxEntriesPerMessage`, series + latency buckets) tells the caller to flush early so one
+// queue message stays small; an early flush keeps the window's series keys, so the cap still
+// holds until the tick's flush starts a new window.
+
+import { OVERFLOW_VALUE } from './dimensions.js';
+import { LatencyHistogram } from './latency.js';
+import type { WireMessage, WireSeries } from './wire.js';
+
+/** ~20,000 entries ≈ 200-400 KB of JSON per queue message. */
+export const DEFAULT_MAX_ENTRIES_PER_MESSAGE = 20_000;
+
+const NO_LATENCY = -1;
+
+class SeriesStats {
+  count = 0;
+  readonly latency = new LatencyHistogram();
+  constructor(readonly host: string, readonly method: string, readonly path: string, readonly status: string) {}
+}
+
+export interface RecordOutcome {
+  /** The request went to the overflow series. */
+  readonly overflowed: boolean;
+}
+
+export class SenderAggregator {
+  private readonly series = new Map<string, SeriesStats>();
+  private overflow: SeriesStats | undefined;
+  private entries = 0;
+  private windowStartMs: number | undefined;
+
+  constructor(
+    private readonly maxSeries: number,
+    private readonly maxEntriesPerMessage: number = DEFAULT_MAX_ENTRIES_PER_MESSAGE,
+  ) {}
+
+  /**
+   * Counts one request. `latencyBucket` is a bucket index from latency.ts, or -1 when the
+   * latency is unknown. Returns true when the request went to the overflow series.
+   */
+  record(host: string, method: string, path: string, status: string, latencyBucket: number, nowMs: number): boolean {
+    if (this.windowStartMs === undefined) this.windowStartMs = nowMs;
+    const key = host + '\u0000' + method + '\u0000' + path + '\u0000' + status;
+    let stats = this.series.get(key);
+    let overflowed = false;
+    if (stats === undefined) {
+      if (this.series.size >= this.maxSeries) {
+        overflowed = true;
+        stats = this.overflow ??= new SeriesStats(OVERFLOW_VALUE, OVERFLOW_VALUE, OVERFLOW_VALUE, OVERFLOW_VALUE);
+      } else {
+        stats = new SeriesStats(host, method, path, status);
+        this.series.set(key, stats);
+      }
+    }
+    if (stats.count === 0) this.entries++;
+    stats.count++;
+    if (latencyBucket !== NO_LATENCY) {
+      const before = stats.latency.size;
+      stats.latency.add(latencyBucket, 1);
+      this.entries += stats.latency.size - before;
+    }
+    return overflowed;
+  }
+
+  /** True when the pending data should be flushed now rather than at the next tick. */
+  get full(): boolean {
+    return this.entries >= this.maxEntriesPerMessage;
+  }
+
+  /** True when nothing was recorded since the last flush. */
+  get empty(): boolean {
+    return this.entries === 0;
+  }
+
+  /** Distinct series known in this window (the cap applies to this number). */
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /**
+   * Takes the pending data as a wire message (or undefined when empty). `endWindow` starts a new
+   * window (the tick's flush): series keys are forgotten, so the cap starts over.
+   */
+  flush(endWindow: boolean): WireMessage | undefined {
+    let message: WireMessage | undefined;
+    if (this.entries > 0) {
+      const rows: WireSeries[] = [];
+      const take = (stats: SeriesStats): void => {
+        if (stats.count === 0) return;
+        rows.push({ host: stats.host, method: stats.method, path: stats.path, status: stats.status, count: stats.count, latency: stats.latency.toFlat() });
+        stats.count = 0;
+        stats.latency.clear();
+      };
+      for (const stats of this.series.values()) take(stats);
+      if (this.overflow) take(this.overflow);
+      message = { windowStartMs: this.windowStartMs ?? 0, series: rows };
+      this.entries = 0;
+    }
+    if (endWindow) {
+      this.series.clear();
+      this.overflow = undefined;
+      this.windowStartMs = undefined;
+    }
+    return message;
+  }
+}

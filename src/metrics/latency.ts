@@ -1,0 +1,114 @@
+// Latency buckets shared by sender and receiver: one fixed, global set of 149 bucket indices, so
+// merging any number of senders' histograms still yields at most 149 distinct values per datum
+// (CloudWatch accepts 150 in Values/Counts).
+//
+// Bucket 0 holds latencies below MIN_MS (reported as 0). Buckets 1..148 are logarithmic from
+// MIN_MS to MAX_MS (ratio ~1.106, so a reported value is within ~5% of the true one); latencies
+// of MAX_MS and more land in the last bucket. Each bucket reports its geometric middle, rounded
+// to 3 significant digits to keep the JSON short.
+
+export const LATENCY_BUCKET_COUNT = 149;
+export const LATENCY_MIN_MS = 0.1;
+export const LATENCY_MAX_MS = 300_000;
+
+const LOG_BUCKETS = LATENCY_BUCKET_COUNT - 1;
+const LOG_MIN = Math.log(LATENCY_MIN_MS);
+const LOG_RATIO = (Math.log(LATENCY_MAX_MS) - LOG_MIN) / LOG_BUCKETS;
+
+function roundSignificant(value: number, digits: number): number {
+  return Number(value.toPrecision(digits));
+}
+
+/** Lower bound (inclusive) of bucket i, for i in 1..148. */
+export function bucketLowerBoundMs(index: number): number {
+  return index === 0 ? 0 : Math.exp(LOG_MIN + (index - 1) * LOG_RATIO);
+}
+
+const REPRESENTATIVE: readonly number[] = (() => {
+  const values: number[] = [0];
+  for (let i = 1; i <= LOG_BUCKETS; i++) {
+    values.push(roundSignificant(Math.exp(LOG_MIN + (i - 0.5) * LOG_RATIO), 3));
+  }
+  return values;
+})();
+
+/** The bucket index (0..148) for a latency in milliseconds; NaN and negatives count as 0. */
+export function latencyBucket(ms: number): number {
+  if (!(ms >= LATENCY_MIN_MS)) return 0;
+  const index = Math.floor((Math.log(ms) - LOG_MIN) / LOG_RATIO) + 1;
+  return index > LOG_BUCKETS ? LOG_BUCKETS : index;
+}
+
+/** The value (milliseconds) a bucket reports to CloudWatch. */
+export function bucketValueMs(index: number): number {
+  return REPRESENTATIVE[index] ?? 0;
+}
+
+/**
+ * A sparse histogram over bucket indices: parallel arrays, because a series usually sees a few
+ * dozen buckets and a dense array per series would cost ~1 KB each at 10,000 series.
+ */
+export class LatencyHistogram {
+  private readonly indices: number[] = [];
+  private readonly counts: number[] = [];
+  private lastSlot = -1;
+
+  add(bucket: number, count: number): void {
+    const last = this.lastSlot;
+    if (last >= 0 && this.indices[last] === bucket) {
+      this.counts[last]! += count;
+      return;
+    }
+    const slot = this.indices.indexOf(bucket);
+    if (slot >= 0) {
+      this.counts[slot]! += count;
+      this.lastSlot = slot;
+      return;
+    }
+    this.indices.push(bucket);
+    this.counts.push(count);
+    this.lastSlot = this.indices.length - 1;
+  }
+
+  /** Number of distinct buckets in use. */
+  get size(): number {
+    return this.indices.length;
+  }
+
+  /** Total count over all buckets. */
+  total(): number {
+    let sum = 0;
+    for (const c of this.counts) sum += c;
+    return sum;
+  }
+
+  forEach(visit: (bucket: number, count: number) => void): void {
+    for (let i = 0; i < this.indices.length; i++) visit(this.indices[i]!, this.counts[i]!);
+  }
+
+  /** Flat [bucket, count, bucket, count, ...] in ascending bucket order. */
+  toFlat(): number[] {
+    const order = this.indices.map((_, i) => i).sort((a, b) => this.indices[a]! - this.indices[b]!);
+    const flat: number[] = [];
+    for (const i of order) flat.push(this.indices[i]!, this.counts[i]!);
+    return flat;
+  }
+
+  /** CloudWatch Values/Counts (milliseconds), ascending. */
+  toValuesAndCounts(): { values: number[]; counts: number[] } {
+    const flat = this.toFlat();
+    const values: number[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      values.push(bucketValueMs(flat[i]!));
+      counts.push(flat[i + 1]!);
+    }
+    return { values, counts };
+  }
+
+  clear(): void {
+    this.indices.length = 0;
+    this.counts.length = 0;
+    this.lastSlot = -1;
+  }
+}

@@ -1,0 +1,161 @@
+// The sender: an HTTP filter that counts requests per (host, method, path, status) with their
+// latency, aggregates inside its VM and hands the aggregate to the receiver's queue
+// `aws_cloudwatch_metric` on every tick (flush_interval_millisecond) or when a size bound is hit.
+//
+// Per request: one hostcall at request headers (the start time) and up to five at stream end
+// (time, :authority, and when the host matches :method, :path, :status). Envoy counters are
+// updated once per flush, not per request, to spare a crossing per request. The root does not
+// override onDone: proxy_on_done is shared with HTTP contexts, and overriding it would cost a
+// JS callback on every stream (what is aggregated since the last tick is lost on shutdown).
+
+import { Action, definePlugin, HttpContext, RootContext, type Counter } from './abi/index.js';
+import { parseSenderConfig, type SenderConfig } from './config/sender.js';
+import { SenderAggregator } from './metrics/aggregator.js';
+import { cleanDimensionValue } from './metrics/dimensions.js';
+import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
+import { latencyBucket } from './metrics/latency.js';
+import { normalizePath, type PathOptions } from './metrics/path.js';
+import { encodeMessage } from './metrics/wire.js';
+
+export const QUEUE_NAME = 'aws_cloudwatch_metric';
+/** Messages kept while the receiver's queue cannot be resolved; older ones are dropped. */
+export const MAX_PENDING_MESSAGES = 16;
+
+interface SenderCounters {
+  readonly requestsRecorded: Counter;
+  readonly seriesOverflow: Counter;
+  readonly enqueueFailures: Counter;
+}
+
+interface Configured {
+  readonly config: SenderConfig;
+  readonly matches: HostMatcher;
+  readonly pathOptions: PathOptions;
+  readonly aggregator: SenderAggregator;
+  readonly counters: SenderCounters;
+}
+
+export class SenderRoot extends RootContext {
+  private state: Configured | undefined;
+  private queueId: number | undefined;
+  /** Encoded messages not yet accepted by the queue (receiver not up yet), oldest first. */
+  private readonly pending: string[] = [];
+  private unreportedRequests = 0;
+  private unreportedOverflow = 0;
+  private unreportedEnqueueFailures = 0;
+  private warnedUnresolved = false;
+
+  override onConfigure(_size: number): boolean {
+    const parsed = parseSenderConfig(this.getPluginConfiguration());
+    for (const warning of parsed.warnings) this.log.warn(`sender: ${warning}`);
+    if (!parsed.ok) {
+      for (const error of parsed.errors) this.log.error(`sender: invalid configuration: ${error}`);
+      return false;
+    }
+    const config = parsed.config;
+    this.state = {
+      config,
+      matches: createHostMatcher(config.matchHosts),
+      pathOptions: { stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds },
+      aggregator: new SenderAggregator(config.maxSeries),
+      counters: {
+        requestsRecorded: this.defineCounter('acpw.sender.requests_recorded'),
+        seriesOverflow: this.defineCounter('acpw.sender.series_overflow'),
+        enqueueFailures: this.defineCounter('acpw.sender.enqueue_failures'),
+      },
+    };
+    this.setTickPeriod(config.flushIntervalMs);
+    this.log.info(`sender: configured (receiver_vm_id=${JSON.stringify(config.receiverVmId)}, ${config.matchHosts.length || 'all'} host pattern(s), flush every ${config.flushIntervalMs} ms, max_series ${config.maxSeries})`);
+    return true;
+  }
+
+  override onTick(): void {
+    this.flush(true);
+  }
+
+  /** True when requests to this authority are recorded. */
+  matchesHost(authority: string): boolean {
+    return this.state !== undefined && this.state.matches(authority);
+  }
+
+  /** Counts one finished request; `latencyMs` < 0 when unknown. */
+  record(authority: string, method: string | undefined, rawPath: string | undefined, status: string | undefined, latencyMs: number): void {
+    const state = this.state;
+    if (state === undefined) return;
+    const path = rawPath === undefined ? undefined : normalizePath(rawPath, state.pathOptions);
+    const overflowed = state.aggregator.record(
+      cleanDimensionValue(authority), cleanDimensionValue(method), cleanDimensionValue(path), cleanDimensionValue(status),
+      latencyMs < 0 ? -1 : latencyBucket(latencyMs), this.getCurrentTime(),
+    );
+    this.unreportedRequests++;
+    if (overflowed) this.unreportedOverflow++;
+    if (state.aggregator.full) this.flush(false);
+  }
+
+  private flush(endWindow: boolean): void {
+    const state = this.state;
+    if (state === undefined) return;
+    const message = state.aggregator.flush(endWindow);
+    if (message !== undefined) {
+      this.pending.push(encodeMessage(message));
+      if (this.pending.length > MAX_PENDING_MESSAGES) {
+        this.pending.shift();
+        this.unreportedEnqueueFailures++;
+        this.log.warn('sender: dropped the oldest undelivered aggregate: the receiver queue is still unavailable');
+      }
+    }
+    this.deliverPending(state.config.receiverVmId);
+    this.reportCounters(state.counters);
+  }
+
+  private deliverPending(receiverVmId: string): void {
+    while (this.pending.length > 0) {
+      if (this.queueId === undefined) {
+        this.queueId = this.resolveSharedQueue(receiverVmId, QUEUE_NAME);
+        if (this.queueId === undefined) {
+          if (!this.warnedUnresolved) {
+            this.log.warn(`sender: queue ${QUEUE_NAME} of VM ${JSON.stringify(receiverVmId)} not found yet; keeping aggregates and retrying`);
+            this.warnedUnresolved = true;
+          }
+          return;
+        }
+        this.warnedUnresolved = false;
+      }
+      if (!this.enqueueSharedQueue(this.queueId, this.pending[0]!)) {
+        // The queue went away (receiver restarted): resolve it again at the next flush.
+        this.queueId = undefined;
+        return;
+      }
+      this.pending.shift();
+    }
+  }
+
+  private reportCounters(counters: SenderCounters): void {
+    if (this.unreportedRequests > 0) counters.requestsRecorded.increment(this.unreportedRequests);
+    if (this.unreportedOverflow > 0) counters.seriesOverflow.increment(this.unreportedOverflow);
+    if (this.unreportedEnqueueFailures > 0) counters.enqueueFailures.increment(this.unreportedEnqueueFailures);
+    this.unreportedRequests = 0;
+    this.unreportedOverflow = 0;
+    this.unreportedEnqueueFailures = 0;
+  }
+}
+
+export class SenderHttp extends HttpContext<SenderRoot> {
+  private startNs = -1;
+
+  override onRequestHeaders(_numHeaders: number, _endOfStream: boolean): Action {
+    this.startNs = this.getCurrentTimeNanoseconds();
+    return Action.Continue;
+  }
+
+  override onLog(): void {
+    const authority = this.getRequestHeader(':authority') ?? '';
+    if (!this.root.matchesHost(authority)) return;
+    const latencyMs = this.startNs < 0 ? -1 : (this.getCurrentTimeNanoseconds() - this.startNs) / 1e6;
+    this.root.record(
+      authority, this.getRequestHeader(':method'), this.getRequestHeader(':path'), this.getResponseHeader(':status'), latencyMs,
+    );
+  }
+}
+
+export default definePlugin({ name: 'acpw-sender', root: SenderRoot, http: SenderHttp });

@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createDispatcher } from '../../src/abi/dispatcher.js';
+import type { BytesIn } from '../../src/abi/host.js';
+import { BufferType, LogLevel, MapType } from '../../src/abi/table.js';
+import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
+import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
+import { bucketValueMs } from '../../src/metrics/latency.js';
+import { bytes, FakeHost } from './sdk-fake-host.js';
+
+const ROOT = 1;
+const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
+const TOKEN = 'SESSION-TOKEN-VALUE';
+const T0_MS = 1_800_000_000_000; // a multiple of 60 s
+
+class ReceiverHost extends FakeHost {
+  override sha256(data: BytesIn): ArrayBuffer {
+    const digest = createHash('sha256').update(typeof data === 'string' ? data : new Uint8Array(data)).digest();
+    return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer;
+  }
+}
+
+const BASE_CONFIG = {
+  cloud_watch_region: 'us-east-1',
+  cloud_watch_cluster_name: 'cloudwatch_api',
+  cloud_watch_endpoint: '127.0.0.1:5000',
+  publish_interval_millisecond: 60000,
+};
+
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+};
+
+function series(host: string, count: number, latency: number[] = []): WireSeries {
+  return { host, method: 'GET', path: '/', status: '200', count, latency };
+}
+
+function start(config: Record<string, unknown>, env: string[] = [`ACPW_AWS_ACCESS_KEY_ID=AKIDENV`, `ACPW_AWS_SECRET_ACCESS_KEY=${SECRET}`]) {
+  const host = new ReceiverHost();
+  host.environment = env;
+  host.timeNs = (T0_MS + 1000) * 1e6;
+  host.buffers.set(BufferType.PluginConfiguration, bytes(JSON.stringify(config)));
+  const { callbacks } = createDispatcher(receiver, host);
+  callbacks['proxy_on_context_create']!(ROOT, 0);
+  callbacks['proxy_on_vm_start']!(ROOT, 0);
+  const configured = callbacks['proxy_on_configure']!(ROOT, 100);
+  const queueId = [...host.queues].find(([, q]) => q.vmId === 'self' && q.name === QUEUE_NAME)?.[0];
+  const send = (text: string) => {
+    host.queues.get(queueId!)!.items.push(bytes(text));
+    callbacks['proxy_on_queue_ready']!(ROOT, queueId!);
+  };
+  const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
+  const at = async (timeMs: number) => {
+    host.timeNs = timeMs * 1e6;
+    callbacks['proxy_on_tick']!(ROOT);
+    await settle();
+  };
+  const respond = async (index: number, status: number | undefined, body = '', headers: [string, string][] = []) => {
+    const call = host.httpCallRecords[index]!;
+    host.headerMaps.set(MapType.HttpCallResponseHeaders, status === undefined ? [] : [[':status', String(status)], ...headers]);
+    host.buffers.set(BufferType.HttpCallResponseBody, bytes(body));
+    callbacks['proxy_on_http_call_response']!(ROOT, call.token, status === undefined ? 0 : 1 + headers.length, bytes(body).byteLength, 0);
+    await settle();
+  };
+  const counter = (name: string): number | undefined => [...host.metrics.values()].find((m) => m.name === `acpw.receiver.${name}`)?.value;
+  const bodyOf = (index: number) => JSON.parse(host.httpCallRecords[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
+  const allLogs = () => host.logs.map(([, line]) => line).join('\n');
+  return { host, callbacks, configured, queueId, send, sendSeries, at, respond, counter, bodyOf, allLogs };
+}
+
+describe('receiver plugin: configuration', () => {
+  it('refuses a bad configuration naming the key, never logging secrets', () => {
+    const r = start({ ...BASE_CONFIG, storage_resolution: 5, aws_secret_access_key: 42 });
+    expect(r.configured).toBe(0);
+    const errors = r.host.logs.filter(([level]) => level === LogLevel.Error).map(([, line]) => line);
+    expect(errors).toEqual([
+      'receiver: invalid configuration: configuration key "aws_secret_access_key" must be a string, got a number',
+      'receiver: invalid configuration: configuration key "storage_resolution" must be one of 1, 60 (got 5)',
+    ]);
+    expect(r.allLogs()).not.toContain(SECRET);
+  });
+
+  it('requires credentials from the config or the environment', () => {
+    const r = start(BASE_CONFIG, []);
+    expect(r.configured).toBe(0);
+    expect(r.allLogs()).toContain('"aws_access_key_id" is required');
+  });
+
+  it('registers the queue, ticks every second and logs its setup without secrets', () => {
+    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    expect(r.configured).toBe(1);
+    expect(r.queueId).toBeDefined();
+    expect(r.host.tickPeriod).toBe(IDLE_TICK_MS);
+    expect(r.allLogs()).toContain('endpoint 127.0.0.1:5000');
+    expect(r.allLogs()).not.toContain(SECRET);
+    expect(r.allLogs()).not.toContain(TOKEN);
+  });
+});
+
+describe('receiver plugin: publishing', () => {
+  it('merges queue messages and publishes one signed PutMetricData per interval, stamped with the window start', async () => {
+    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2, [10, 2]));
+    r.sendSeries(T0_MS + 2000, series('a.test', 3, [10, 1, 20, 2]), series('b.test', 1));
+    await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // not before the interval ends
+    await r.at(T0_MS + 60_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    const call = r.host.httpCallRecords[0]!;
+    expect(call.cluster).toBe('cloudwatch_api');
+    expect(call.timeoutMs).toBe(5000);
+    const headers = new Map<string, string>();
+    for (let i = 0; i < call.headers.length; i += 2) headers.set(call.headers[i]!, call.headers[i + 1]!);
+    expect(headers.get(':method')).toBe('POST');
+    expect(headers.get(':path')).toBe('/');
+    expect(headers.get(':authority')).toBe('127.0.0.1:5000');
+    expect(headers.get('x-amz-target')).toBe('GraniteServiceVersion20100801.PutMetricData');
+    expect(headers.get('content-type')).toBe('application/x-amz-json-1.0');
+    expect(headers.get('x-amz-security-token')).toBe(TOKEN);
+    expect(headers.get('authorization')).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDENV\/\d{8}\/us-east-1\/monitoring\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$/);
+    const body = r.bodyOf(0);
+    expect(body.Namespace).toBe('AWSCloudWatchProxyWasm');
+    expect(body.MetricData).toHaveLength(3);
+    expect(body.MetricData[0]).toMatchObject({
+      MetricName: 'RequestCount', Timestamp: T0_MS / 1000, Unit: 'Count', StorageResolution: 60,
+      StatisticValues: { SampleCount: 5, Sum: 5, Minimum: 1, Maximum: 1 },
+      Dimensions: [{ Name: 'host', Value: 'a.test' }, { Name: 'method', Value: 'GET' }, { Name: 'path', Value: '/' }, { Name: 'status', Value: '200' }],
+    });
+    expect(body.MetricData[1]).toMatchObject({ MetricName: 'RequestLatency', Unit: 'Milliseconds', Values: [bucketValueMs(10), bucketValueMs(20)], Counts: [3, 2] });
+    expect(body.MetricData[2]).toMatchObject({ StatisticValues: { Sum: 1 } });
+    expect(r.counter('put_calls')).toBe(1);
+    expect(r.host.logs.some(([level, line]) => level === LogLevel.Debug && line.startsWith('receiver: publish: 1 window(s), 2 series, 3 datum(s) in 1 call(s)'))).toBe(true);
+    await r.respond(0, 200, '{}');
+    expect(r.counter('datums_published')).toBe(3);
+    expect(r.counter('put_failures')).toBe(0);
+    expect(r.allLogs()).not.toContain(SECRET);
+    expect(r.allLogs()).not.toContain(TOKEN);
+  });
+
+  it('publishes nothing when nothing arrived', async () => {
+    const r = start(BASE_CONFIG);
+    await r.at(T0_MS + 60_000);
+    await r.at(T0_MS + 120_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+  });
+
+  it('counts and logs malformed queue messages and keeps the good ones', async () => {
+    const r = start(BASE_CONFIG);
+    r.send('{"v":9}');
+    r.send('not json');
+    r.sendSeries(T0_MS + 1000, series('a.test', 4));
+    expect(r.counter('messages_malformed')).toBe(2);
+    expect(r.host.logs).toContainEqual([LogLevel.Warn, 'receiver: rejected a malformed queue message: unsupported version 9 (expected 1)']);
+    await r.at(T0_MS + 60_000);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ StatisticValues: { Sum: 4 } });
+  });
+
+  it('retries 5xx with backoff, keeping the body (and timestamps), and counts it', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await r.respond(0, 500, '{"__type":"InternalServiceError","message":"try later"}');
+    expect(r.counter('put_failures')).toBe(1);
+    expect(r.counter('put_retries')).toBe(1);
+    expect(r.host.tickPeriod).toBe(RETRY_TICK_MS);
+    expect(r.host.logs.some(([level, line]) => level === LogLevel.Warn && line.includes('500 InternalServiceError: try later') && line.includes('retry 1 of 3'))).toBe(true);
+    await r.at(T0_MS + 60_200); // the first backoff is < 100 ms
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    expect(r.host.httpCallRecords[1]!.body).toBe(r.host.httpCallRecords[0]!.body);
+    await r.respond(1, 200);
+    expect(r.counter('datums_published')).toBe(1);
+    expect(r.counter('put_calls')).toBe(2);
+    await r.at(T0_MS + 60_300);
+    expect(r.host.tickPeriod).toBe(IDLE_TICK_MS);
+  });
+
+  it('treats a call without an answer (timeout, connection failure) as retryable', async () => {
+    const r = start({ ...BASE_CONFIG, max_retries: 1 });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await r.respond(0, undefined);
+    await r.at(T0_MS + 60_200);
+    await r.respond(1, undefined);
+    expect(r.counter('put_failures')).toBe(2);
+    expect(r.counter('put_retries')).toBe(1);
+    expect(r.counter('datums_dropped')).toBe(0); // kept for the next publish
+    await r.at(T0_MS + 120_000);
+    expect(r.host.httpCallRecords).toHaveLength(3);
+    expect(r.host.httpCallRecords[2]!.body).toBe(r.host.httpCallRecords[0]!.body);
+  });
+
+  it('logs a 4xx with the AWS code and message and drops it without retrying', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 2, [3, 2]));
+    await r.at(T0_MS + 60_000);
+    await r.respond(0, 400, '{"__type":"com.amazonaws.cloudwatch#InvalidParameterValueException","message":"bad value"}', [['x-amzn-query-error', 'InvalidParameterValue;Sender']]);
+    expect(r.host.logs).toContainEqual([LogLevel.Error, 'receiver: PutMetricData failed (400 InvalidParameterValue: bad value); not retried, 2 datum(s) dropped']);
+    expect(r.counter('datums_dropped')).toBe(2);
+    expect(r.counter('put_retries')).toBe(0);
+    await r.at(T0_MS + 61_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+  });
+
+  it('reports a refused http call (unknown cluster) as a failure, not an exception', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 1));
+    r.host.forced.set('httpCall', 2 /* BadArgument */);
+    await r.at(T0_MS + 60_000);
+    expect(r.counter('put_calls')).toBe(1);
+    expect(r.counter('put_failures')).toBe(1);
+    expect(r.allLogs()).toContain('CallNotStarted');
+  });
+
+  it('bounds the buffer, dropping the oldest datums first and counting them', async () => {
+    const r = start({ ...BASE_CONFIG, max_buffered_datums: 3, max_retries: 0 });
+    r.sendSeries(T0_MS + 1000, series('old1', 1), series('old2', 1));
+    await r.at(T0_MS + 60_000);
+    await r.respond(0, 503); // kept for the next publish
+    r.sendSeries(T0_MS + 61_000, series('new1', 1), series('new2', 1));
+    expect(r.counter('datums_dropped')).toBe(2); // the two old datums, in a waiting batch
+    await r.at(T0_MS + 120_000);
+    const bodies = r.host.httpCallRecords.slice(1).map((call) => call.body);
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]).toContain('new1');
+    expect(bodies[0]).not.toContain('old1');
+  });
+
+  it('folds series past max_series into _overflow', async () => {
+    const r = start({ ...BASE_CONFIG, max_series: 2 });
+    r.sendSeries(T0_MS + 1000, series('a', 1), series('b', 1), series('c', 1), series('d', 2));
+    await r.at(T0_MS + 60_000);
+    const values = r.bodyOf(0).MetricData.map((d) => (d['Dimensions'] as { Value: string }[])[0]!.Value);
+    expect(values).toEqual(['a', 'b', '_overflow']);
+    expect(r.host.logs.some(([level, line]) => level === LogLevel.Warn && line.includes('2 series went to the _overflow series'))).toBe(true);
+  });
+
+  it('splits a large publish into calls of at most 1000 datums', async () => {
+    const r = start(BASE_CONFIG);
+    const many = Array.from({ length: 1500 }, (_, i) => series(`h${i}`, 1, [5, 1]));
+    r.sendSeries(T0_MS + 1000, ...many);
+    await r.at(T0_MS + 60_000);
+    expect(r.host.httpCallRecords.map((_, i) => r.bodyOf(i).MetricData.length)).toEqual([1000, 1000, 1000]);
+  });
+});
+
+describe('receiver plugin: shutdown', () => {
+  it('publishes what is buffered, returns false, and calls done() after the last response', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 3));
+    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(0);
+    await settle();
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.host.doneCalls).toBe(0);
+    await r.respond(0, 200);
+    expect(r.host.doneCalls).toBe(1);
+    expect(r.counter('datums_published')).toBe(1);
+  });
+
+  it('finishes at once when nothing is buffered', () => {
+    const r = start(BASE_CONFIG);
+    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+  });
+
+  it('retries immediately during shutdown and gives up after max_retries', async () => {
+    const r = start({ ...BASE_CONFIG, max_retries: 1 });
+    r.sendSeries(T0_MS + 1000, series('a.test', 3));
+    r.callbacks['proxy_on_done']!(ROOT);
+    await settle();
+    await r.respond(0, 500);
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    await r.respond(1, 500);
+    expect(r.counter('datums_dropped')).toBe(1);
+    expect(r.host.doneCalls).toBe(1);
+  });
+});

@@ -1,0 +1,182 @@
+// The built module, loaded in Node: export/import sets, the callback lifecycle through the bridge,
+// exception containment, run-time environment, snapshot determinism, UTF-8 globals.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel } from '../../src/abi/table.js';
+import { buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
+import { MiniHost, WA, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
+
+/** WASI preview1 functions Envoy registers (proxy-wasm-cpp-host); nothing else may be imported. */
+const ENVOY_WASI = new Set([
+  'fd_write', 'fd_read', 'fd_seek', 'fd_close', 'fd_fdstat_get', 'environ_get', 'environ_sizes_get', 'args_get',
+  'args_sizes_get', 'clock_time_get', 'random_get', 'proc_exit', 'path_open', 'fd_prestat_get', 'fd_prestat_dir_name',
+]);
+/** ABI 0.2.1 hostcalls (proxy-wasm/spec). */
+const ABI_0_2_1_HOSTCALLS = new Set([
+  'proxy_log', 'proxy_get_log_level', 'proxy_get_current_time_nanoseconds', 'proxy_set_tick_period_milliseconds',
+  'proxy_get_buffer_bytes', 'proxy_set_buffer_bytes', 'proxy_get_header_map_pairs', 'proxy_set_header_map_pairs',
+  'proxy_get_header_map_value', 'proxy_add_header_map_value', 'proxy_replace_header_map_value',
+  'proxy_remove_header_map_value', 'proxy_get_header_map_size', 'proxy_get_property', 'proxy_set_property',
+  'proxy_get_shared_data', 'proxy_set_shared_data', 'proxy_register_shared_queue', 'proxy_resolve_shared_queue',
+  'proxy_enqueue_shared_queue', 'proxy_dequeue_shared_queue', 'proxy_continue_stream', 'proxy_close_stream',
+  'proxy_send_local_response', 'proxy_http_call', 'proxy_grpc_call', 'proxy_grpc_stream', 'proxy_grpc_send',
+  'proxy_grpc_cancel', 'proxy_grpc_close', 'proxy_set_effective_context', 'proxy_done', 'proxy_call_foreign_function',
+  'proxy_define_metric', 'proxy_increment_metric', 'proxy_record_metric', 'proxy_get_metric',
+]);
+
+const SECRET = `acpw-secret-${randomBytes(12).toString('hex')}`;
+let withSecret: string;
+let withoutSecret: string;
+let probe: WasmModule;
+
+beforeAll(() => {
+  withSecret = buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-secret', { ACPW_TEST_SECRET: SECRET });
+  withoutSecret = buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-plain', { ACPW_TEST_SECRET: '' });
+  probe = compileModule(withSecret);
+});
+
+function checkInterface(module: WasmModule): void {
+  const exports = WA.Module.exports(module).map((e) => e.name).sort();
+  const expected = ['memory', ABI_VERSION_EXPORT, 'proxy_on_memory_allocate', ...CALLBACKS.map((c) => c.name)].sort();
+  expect(exports).toEqual(expected);
+  for (const imp of WA.Module.imports(module)) {
+    expect(imp.kind).toBe('function');
+    if (imp.module === 'env') expect(ABI_0_2_1_HOSTCALLS.has(imp.name), `env.${imp.name}`).toBe(true);
+    else if (imp.module === 'wasi_snapshot_preview1') expect(ENVOY_WASI.has(imp.name), `wasi ${imp.name}`).toBe(true);
+    else throw new Error(`unexpected import module ${imp.module}.${imp.name}`);
+  }
+}
+
+/** A fresh VM up to a configured root context (id 1) with an HTTP context (id 2). */
+function startVm(opts: { env?: string[] } = {}): MiniHost {
+  const h = MiniHost.instantiate(probe, opts);
+  h.call('proxy_on_context_create', 1, 0);
+  expect(h.call('proxy_on_vm_start', 1, 0)).toBe(1);
+  h.buffers.set(7, Buffer.from('{"mode":"test"}'));
+  expect(h.call('proxy_on_configure', 1, 15)).toBe(1);
+  h.call('proxy_on_context_create', 2, 1);
+  return h;
+}
+
+describe('module interface', () => {
+  it('exports exactly memory, the ABI version, the allocator and every callback; imports only ABI 0.2.1 and Envoy WASI', () => {
+    checkInterface(probe);
+  });
+
+  for (const product of ['sender', 'receiver']) {
+    const path = join(repoRoot, `${product}.wasm`);
+    it.skipIf(!existsSync(path))(`${product}.wasm has the same interface`, () => {
+      checkInterface(compileModule(path));
+    });
+  }
+});
+
+describe('callbacks through the bridge', () => {
+  it('create → vm_start → configure → request headers: the plugin reads a header via a hostcall', () => {
+    const h = startVm();
+    expect(h.messages(LogLevel.Info)).toContain('configure "{\\"mode\\":\\"test\\"}"');
+    h.headers.set(0, [['x-probe', 'hello'], [':path', '/']]);
+    h.calls.length = 0;
+    expect(h.call('proxy_on_request_headers', 2, 2, 0)).toBe(0);
+    expect(h.calls).toContain('proxy_get_header_map_value');
+    expect(h.messages(LogLevel.Info)).toContain('x-probe=hello');
+    h.headers.set(0, [['x-probe', 'pause']]);
+    expect(h.call('proxy_on_request_headers', 2, 1, 1)).toBe(1);
+    h.headers.set(0, []);
+    expect(h.call('proxy_on_request_headers', 2, 0, 1)).toBe(0);
+    expect(h.messages(LogLevel.Info)).toContain('x-probe=status 1'); // NotFound comes back as the Status number
+  });
+
+  it('pairs in both directions, UTF-8 intact', () => {
+    const h = startVm();
+    h.headers.set(0, [[':authority', 'example.com'], ['x-ü', 'ünï ✓']]);
+    h.call('proxy_on_log', 2);
+    expect(h.messages(LogLevel.Info)).toContain('pairs [":authority","example.com","x-ü","ünï ✓"]');
+    expect(h.headers.get(2)).toEqual([['x-added', 'yes ✓']]);
+  });
+
+  it('does not enter JS for a callback the plugin does not implement', () => {
+    const h = startVm();
+    h.calls.length = 0;
+    expect(h.call('proxy_on_request_body', 2, 10, 1)).toBe(0);
+    expect(h.call('proxy_on_done', 2)).toBe(1);
+    expect(h.calls).toEqual([]);
+  });
+
+  it('a throw inside a callback: error log with the stack, the fallback returned, the next callback works', () => {
+    const h = startVm();
+    h.headers.set(0, [['x-probe', 'throw']]);
+    expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(0);
+    const errors = h.messages(LogLevel.Error);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Error: probe failure/);
+    expect(errors[0]).toMatch(/at proxy_on_request_headers \(probe\.js:\d+:\d+\)/);
+    h.headers.set(0, [['x-probe', 'pause']]);
+    expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(1);
+    expect(h.messages(LogLevel.Info)).toContain('x-probe=pause');
+  });
+
+  it('drains promise jobs after each callback and logs unhandled rejections', () => {
+    const h = startVm();
+    expect(h.foreign(7, new Uint8Array(0))).toEqual(['microtask ran']);
+    h.headers.set(0, [['x-probe', 'reject']]);
+    expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(0);
+    expect(h.messages(LogLevel.Error).some((m) => m.startsWith('unhandled promise rejection: Error: async probe failure'))).toBe(true);
+  });
+});
+
+describe('snapshot hygiene', () => {
+  it('a secret in the build environment is absent from the .wasm and visible at run time via environ', () => {
+    const bytes = readFileSync(withSecret);
+    expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
+    const h = startVm({ env: [`ACPW_TEST_SECRET=${SECRET}`, 'OTHER=1'] });
+    expect(h.foreign(4, new Uint8Array(0))).toEqual([`env ${JSON.stringify(SECRET)}`]);
+    const h2 = startVm({ env: [] });
+    expect(h2.foreign(4, new Uint8Array(0))).toEqual(['env null']);
+  });
+
+  it('two builds of the same sources are byte-identical (whatever the build environment holds)', () => {
+    expect(readFileSync(withSecret).equals(readFileSync(withoutSecret))).toBe(true);
+  });
+
+  it('Math.random is reseeded from random_get in each VM, not frozen in the snapshot', () => {
+    const a = startVm({ random: (o: Uint8Array) => { o.fill(1); } } as never);
+    const b = startVm({ random: (o: Uint8Array) => { o.fill(2); } } as never);
+    const ra = a.foreign(5, new Uint8Array(0))[0];
+    const rb = b.foreign(5, new Uint8Array(0))[0];
+    expect(ra).toMatch(/^random 0\.\d+/);
+    expect(ra).not.toEqual(rb);
+    const a2 = startVm({ random: (o: Uint8Array) => { o.fill(1); } } as never);
+    expect(a2.foreign(5, new Uint8Array(0))[0]).toEqual(ra);
+  });
+});
+
+describe('TextEncoder / TextDecoder under QuickJS', () => {
+  const samples = ['', 'ascii', 'é', '€uro', '😀 pair', 'a\ud800b', '\udc00', 'x\ud83d', '\ud83d\ude00\ud800', 'mixed ✓ 中文 🎉'];
+
+  it('encodes like Node (surrogate pairs; lone surrogates → U+FFFD) and hashes the same bytes', () => {
+    const h = startVm();
+    for (const s of samples) {
+      const bytes = Buffer.from(new TextEncoder().encode(s));
+      const { createHash } = require('node:crypto') as typeof import('node:crypto');
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      expect(h.foreign(3, Buffer.from(JSON.stringify(s))), JSON.stringify(s)).toEqual([`encoded ${bytes.toString('hex')} sha ${sha}`]);
+    }
+  });
+
+  it('decodes like Node, invalid input included', () => {
+    const h = startVm();
+    const inputs = [
+      [0x61, 0xff, 0x62], [0xe2, 0x82], [0xe2, 0x82, 0x61], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98, 0x80], [0xf0, 0x9f, 0x98],
+      [0xc0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xef, 0xbb, 0xbf, 0x41], [0xe0, 0x80, 0x80], [0x80],
+    ].map((a) => Buffer.from(a));
+    for (let i = 0; i < 200; i++) inputs.push(randomBytes(1 + (i % 17)));
+    for (const input of inputs) {
+      const expected = Array.from(new TextDecoder().decode(input), (c) => c.codePointAt(0));
+      expect(h.foreign(2, input), input.toString('hex')).toEqual([`decoded ${JSON.stringify(expected)}`]);
+    }
+  });
+});
