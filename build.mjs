@@ -176,6 +176,7 @@ async function main() {
       const { optimiseModule } = await import('./shims/optimise.mjs');
       return optimiseModule(snap.bytes, FEATURES);
     });
+    mkdirSync(dirname(t.out), { recursive: true });
     writeFileSync(t.out, final.bytes);
     const sha = createHash('sha256').update(final.bytes).digest('hex').slice(0, 16);
     if (!opts.quiet) console.log(`wrote ${relative(root, t.out) || t.out}  ${fmtSize(final.bytes.length)}  sha256:${sha}…`);

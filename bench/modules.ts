@@ -6,7 +6,30 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileModule, moduleExports, type CompiledModule } from './harness/wasm-api.js';
+import { HOSTCALLS } from '../src/abi/table.js';
+import { compileModule, moduleExports, moduleImports, type CompiledModule } from './harness/wasm-api.js';
+
+// WASI functions proxy-wasm-cpp-host registers (under wasi_snapshot_preview1 and wasi_unstable);
+// the last two only in newer Envoy releases.
+const ENVOY_WASI = new Set(['fd_write', 'fd_read', 'fd_seek', 'fd_close', 'fd_fdstat_get', 'environ_get',
+  'environ_sizes_get', 'args_get', 'args_sizes_get', 'clock_time_get', 'random_get', 'proc_exit', 'path_open',
+  'fd_prestat_get', 'fd_prestat_dir_name']);
+const NEWER_ENVOY_WASI = new Set(['sched_yield', 'poll_oneoff']);
+const PROXY_IMPORTS = new Set<string>([...HOSTCALLS.map((h) => h.abi), 'proxy_get_status', 'proxy_get_buffer_status',
+  'proxy_set_buffer_status', 'proxy_clear_route_cache', 'proxy_grpc_call', 'proxy_grpc_stream', 'proxy_grpc_send',
+  'proxy_grpc_cancel', 'proxy_grpc_close']);
+
+function importNotes(module: CompiledModule): string[] {
+  const notes: string[] = [];
+  for (const imp of moduleImports(module)) {
+    const name = `${imp.module}.${imp.name}`;
+    if (imp.module === 'env' && PROXY_IMPORTS.has(imp.name)) continue;
+    if ((imp.module === 'wasi_snapshot_preview1' || imp.module === 'wasi_unstable') && ENVOY_WASI.has(imp.name)) continue;
+    if (imp.module === 'wasi_snapshot_preview1' && NEWER_ENVOY_WASI.has(imp.name)) notes.push(`${name} (newer Envoy only)`);
+    else notes.push(`${name} (not provided by Envoy)`);
+  }
+  return notes;
+}
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = dirname(BENCH_DIR);
@@ -20,6 +43,8 @@ export interface BuiltModule {
   readonly bytes: number;
   readonly module: CompiledModule;
   readonly abi: string;
+  /** Imports a proxy-wasm host like Envoy may not provide (it refuses such a module). */
+  readonly importNotes: readonly string[];
 }
 
 export interface SkippedModule {
@@ -61,7 +86,11 @@ function load(id: ModuleId, path: string): BuiltModule {
   if (!names.has('proxy_on_memory_allocate') && !names.has('malloc')) {
     throw new Error(`${path}: exports neither proxy_on_memory_allocate nor malloc`);
   }
-  return { id, label: LABELS[id], path, bytes: bytes.byteLength, module, abi: abi.replace('proxy_abi_version_', '').replace(/_/g, '.') };
+  return {
+    id, label: LABELS[id], path, bytes: bytes.byteLength, module,
+    abi: abi.replace('proxy_abi_version_', '').replace(/_/g, '.'),
+    importNotes: importNotes(module),
+  };
 }
 
 function attempt(id: ModuleId, build: () => string): ModuleOutcome {

@@ -11,6 +11,9 @@ export interface PeerResult {
   readonly perRequestUs: Summary;
   /** Median over rounds of (this module's run / the AssemblyScript peer's run in that round). */
   readonly ratioToAssemblyScript?: number;
+  /** The same two on the lean mini host. */
+  readonly leanPerRequestUs?: Summary;
+  readonly leanRatioToAssemblyScript?: number;
   readonly requestsPerRun: number;
   readonly readyMs: Summary;
   readonly memoryBytesAfter: number;
@@ -27,12 +30,15 @@ export interface PeerRow {
 
 export interface BenchResults {
   readonly host: string;
+  readonly leanHost: string;
   readonly peers: readonly PeerRow[];
   readonly publishes: readonly PublishResult[];
   readonly publishSkipped?: string;
   readonly apiCost: readonly ApiCostRow[];
   readonly datumsPerSeriesSource: string;
   readonly seconds: number;
+  /** 1-minute load average at the start and the end of the run: other work skews the numbers. */
+  readonly load: readonly [number, number];
 }
 
 const fixed = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -50,22 +56,26 @@ export function machineLine(): string {
 
 function peerTable(results: BenchResults): string {
   const lines = [
-    '| module | ABI | size | µs / request, median (min–max) | vs AssemblyScript | VM ready, ms median (min–max) | linear memory after 100k requests |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    `| module | ABI | size | µs / request, median (min–max) | vs AssemblyScript | on the ${results.leanHost}: µs / request | vs AssemblyScript | VM ready, ms median (min–max) | linear memory after 100k requests |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const { outcome, result } of results.peers) {
     if ('skipped' in outcome) {
-      lines.push(`| ${outcome.label} | | | skipped: ${outcome.skipped} | | | |`);
+      lines.push(`| ${outcome.label} | | | skipped: ${outcome.skipped} | | | | | |`);
       continue;
     }
     if (result === undefined) continue;
-    const ratio = result.ratioToAssemblyScript === undefined ? '–' : `${result.ratioToAssemblyScript.toFixed(2)}×`;
-    lines.push(`| ${outcome.label} | ${outcome.abi} | ${kib(outcome.bytes)} | ${spread(result.perRequestUs, 2)} | ${ratio} | ` +
+    const ratio = (r: number | undefined): string => (r === undefined ? '–' : `${r.toFixed(2)}×`);
+    const lean = result.leanPerRequestUs === undefined ? '–' : spread(result.leanPerRequestUs, 2);
+    lines.push(`| ${outcome.label} | ${outcome.abi} | ${kib(outcome.bytes)} | ${spread(result.perRequestUs, 2)} | ` +
+      `${ratio(result.ratioToAssemblyScript)} | ${lean} | ${ratio(result.leanRatioToAssemblyScript)} | ` +
       `${spread(result.readyMs, 2)} | ${mib(result.memoryBytesAfter)} |`);
   }
   const runs = results.peers.find((p) => p.result !== undefined)?.result;
   if (runs !== undefined) {
-    lines.push('', `µs / request: ${runs.perRequestUs.runs} timed runs per module after a warm-up, each of ~0.2 s of requests, ` +
+    lines.push('', `Host: ${results.host}; the "${results.leanHost}" columns repeat the per-request runs on the bench's ` +
+      `lean harness (bench/harness/mini-host.ts), whose own overhead is near zero, as Envoy's native host's is small. ` +
+      `µs / request: ${runs.perRequestUs.runs} timed runs per module after a warm-up, each of ~0.2 s of requests, ` +
       `interleaved round by round across modules; "vs AssemblyScript" is the median over rounds of the ratio ` +
       `to the AssemblyScript peer's run in the same round ` +
       `(full stream: context create → request headers → response headers → log → done → delete, plus the 1 s tick ` +
@@ -114,6 +124,13 @@ function apiTable(results: BenchResults): string {
   return lines.join('\n');
 }
 
+function importNotes(results: BenchResults): string {
+  const notes = results.peers
+    .filter((p) => 'importNotes' in p.outcome && p.outcome.importNotes.length > 0)
+    .map((p) => `- ${p.outcome.label}: imports ${'importNotes' in p.outcome ? p.outcome.importNotes.join(', ') : ''}`);
+  return notes.length === 0 ? '' : `\nImports outside the set Envoy registers:\n${notes.join('\n')}\n`;
+}
+
 function problems(results: BenchResults): string {
   const found: string[] = [];
   for (const { outcome, result } of results.peers) {
@@ -123,10 +140,19 @@ function problems(results: BenchResults): string {
   return found.length === 0 ? '' : `\n**Problems seen in this run (numbers above are suspect where listed):**\n${found.join('\n')}\n`;
 }
 
-export function renderTables(results: BenchResults): string {
+function loadLine(results: BenchResults): string {
+  const [start, end] = results.load;
+  const busy = Math.max(start, end) > 1.5
+    ? ' Other processes were competing for the 2 cores: absolute numbers are inflated and spread; the per-round ratios hold better.'
+    : '';
+  return `Load average (1 min): ${start.toFixed(2)} at the start, ${end.toFixed(2)} at the end.${busy}`;
+}
+
+export function renderTables(results: BenchResults, withLoad = true): string {
   return [
-    `### Sender and peers (${results.host})`, '', peerTable(results), '',
-    '### Where the time goes', '', breakdownTable(results), '',
+    ...(withLoad ? [loadLine(results), ''] : []),
+    `### Sender and peers (${results.host})`, '', peerTable(results), importNotes(results),
+    `### Where the time goes (${results.leanHost})`, '', breakdownTable(results), '',
     '### Receiver: one publish', '', publishTable(results), '',
     '### PutMetricData calls', '', apiTable(results), problems(results),
   ].join('\n');
@@ -138,9 +164,10 @@ export function renderBenchmarksMd(results: BenchResults, date: string): string 
 Measured by \`npm run bench\` (\`node bench/run.mjs\`), all modules side by side in one Node
 process, same V8, same host, same synthetic traffic. \`npm run bench -- --write\` rewrites this file.
 
-Machine: ${machineLine()}. Run on ${date}, ${results.seconds.toFixed(0)} s in all.
+Machine: ${machineLine()}.
+Run on ${date}, ${results.seconds.toFixed(0)} s in all. ${loadLine(results)}
 
-${renderTables(results)}
+${renderTables(results, false)}
 
 ## What is compared
 - **empty filter**: \`bench/wat/empty.wat\`, a proxy-wasm module whose callbacks return at once:
@@ -162,11 +189,15 @@ ${renderTables(results)}
   normalisation options, latency buckets, series caps); the peers hard-code the match host and receiver
   VM id instead of parsing the plugin configuration.
 
-## The host
-${results.host === 'bench mini host' ? `\`bench/harness/mini-host.ts\`: a minimal proxy-wasm host that instantiates each module with
-V8 and drives the root context and stream lifecycles synchronously (no HTTP). Header maps are encoded
-once, so a hostcall costs the host a byte comparison and a copy. Traffic: 10 paths on host
-\`example.com\`, 8 request headers, 5 response headers, status 200.` : `The local host (\`host/\`) driven through its programmatic API (no HTTP).`}
+## The hosts
+- **${results.host}**: the project's local proxy-wasm host driven through its programmatic API
+  (\`createVm\`, \`vm.runStream\`, synchronously, no HTTP): the primary numbers, all modules in one host.
+- **${results.leanHost}**: \`bench/harness/mini-host.ts\`, a minimal proxy-wasm host that instantiates each
+  module with V8 and drives the root context and stream lifecycles synchronously. Header maps are encoded
+  once, so a hostcall costs it a byte comparison and a copy: the module's own cost shows, as under
+  Envoy's native host. The breakdown per callback and the receiver publish run on it.
+- Traffic: 10 paths on host \`example.com\` (each with a query string to strip), 8 request headers,
+  5 response headers, status 200; a tick every 1,000 requests.
 
 ## Reproduce
 \`\`\`
@@ -176,7 +207,8 @@ npm run bench -- --write # and rewrites BENCHMARKS.md
 \`\`\`
 The bench builds what is missing: \`sender.wasm\`/\`receiver.wasm\` (\`node build.mjs\`), the WAT floor (npm
 \`wabt\`), the AssemblyScript peer (\`npm ci\` in \`bench/assemblyscript\`, pinned versions), the Go peer
-(\`go build\`, if \`go\` is on PATH). \`--rebuild\` rebuilds them all. Numbers move by a few percent between
-runs on a shared 2-core machine; compare medians.
+(\`go build\`, if \`go\` is on PATH). \`--rebuild\` rebuilds them all; \`--quick\` makes short runs for a
+smoke test. On a quiet machine medians move by a few percent between runs; under load (see the load
+average above) compare the "vs AssemblyScript" ratios, which are taken round by round.
 `;
 }

@@ -2,6 +2,7 @@
 // through the listener's Wasm filter chain on one of the workers, answering from the route's
 // direct_response; and the admin server with GET /stats (plugin metrics, Envoy's text format).
 
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FlatPairs } from '../src/abi/host.js';
@@ -49,7 +50,9 @@ function requestHeaders(req: http.IncomingMessage): FlatPairs {
     if (name === 'host' || HOP_BY_HOP.has(name)) continue;
     headers.push(name, req.rawHeaders[i + 1]!);
   }
+  // What Envoy's connection manager adds by default before the filters run.
   if (!req.headers['x-forwarded-proto']) headers.push('x-forwarded-proto', 'http');
+  if (!req.headers['x-request-id']) headers.push('x-request-id', randomUUID());
   return headers;
 }
 

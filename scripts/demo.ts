@@ -5,7 +5,7 @@
 // Ctrl-C stops the host first (so the receiver's final publish still reaches moto), then moto.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +96,7 @@ class Demo {
   moto: MotoServer | undefined;
   host: ChildProcess | undefined;
   private stopping: Promise<void> | undefined;
-  readonly motoLog;
+  readonly motoLog: WriteStream;
 
   constructor(logDir: string) {
     mkdirSync(logDir, { recursive: true });

@@ -16,6 +16,8 @@ const WASI_ENOSYS = 52;
 const STATUS_UNIMPLEMENTED = 12;
 /** Zero runs shorter than this stay inside one data segment (a segment header costs ~6 bytes). */
 const SEGMENT_GAP = 32;
+/** QuickJS's own stack limit: below V8's native limit, so runaway recursion is a catchable RangeError, not a trap. */
+const MAX_JS_STACK = 256 * 1024;
 
 export function featureMask(features) {
   const byName = {
@@ -116,6 +118,63 @@ function memorySegments(mod, mem) {
   return segments;
 }
 
+const bytesOf = (s) => Buffer.from(s, 'utf8');
+
+/** malloc'd copies and exception text, over an instance's exports. */
+function memoryHelpers(e, getMemory) {
+  const put = (buf, nulTerminate = true) => {
+    const p = e.malloc(buf.length + 1);
+    const mem = new Uint8Array(getMemory().buffer);
+    mem.set(buf, p);
+    if (nulTerminate) mem[p + buf.length] = 0;
+    return p;
+  };
+  const read = (h) => {
+    const lenPtr = e.malloc(4);
+    const s = e.qjs_get_string_len(h, lenPtr);
+    const len = new DataView(getMemory().buffer).getUint32(lenPtr, true);
+    const t = s ? Buffer.from(getMemory().buffer, s, len).toString('utf8') : '(unprintable)';
+    if (s) e.qjs_free_cstring(s);
+    e.free(lenPtr);
+    return t;
+  };
+  const exceptionText = () => {
+    const exc = e.qjs_get_exception();
+    let text = read(exc);
+    if (e.qjs_is_object(exc)) {
+      const stackName = put(bytesOf('stack'));
+      const st = e.qjs_get_prop_string(exc, stackName);
+      if (e.qjs_is_string(st)) text += `\n${read(st)}`;
+      e.qjs_free_value(st);
+      e.free(stackName);
+    }
+    e.qjs_free_value(exc);
+    return text;
+  };
+  return { put, exceptionText };
+}
+
+/** QuickJS bytecode of the bundle (source text stripped, debug info kept for stack traces). */
+async function compileInThrowaway(module, source, filename) {
+  let memory;
+  const logLines = [];
+  const instance = await WebAssembly.instantiate(module, initImports(module, () => memory, logLines));
+  const e = instance.exports;
+  memory = e.memory;
+  const { put, exceptionText } = memoryHelpers(e, () => memory);
+  e._initialize();
+  if (e.qjs_init() !== 0) throw new Error('QuickJS failed to initialise');
+  const src = bytesOf(source);
+  const srcPtr = put(src);
+  const filePtr = put(bytesOf(filename));
+  const lenOut = e.malloc(4);
+  const STRIP_SOURCE = 16;
+  const code = e.qjs_compile(srcPtr, src.length, filePtr, 0, STRIP_SOURCE, lenOut);
+  if (!code) throw new Error(`the bundle does not compile: ${exceptionText()}`);
+  const len = new DataView(memory.buffer).getUint32(lenOut, true);
+  return new Uint8Array(memory.buffer, code, len).slice();
+}
+
 /**
  * Runs the bundle's initialisation inside the merged module and returns the module with that
  * state baked in (exports unchanged; stripping and optimisation come after).
@@ -128,53 +187,25 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
   const instrBytes = instr.emitBinary();
   instr.dispose();
 
-  // 2. Initialise.
+  // 2. Initialise. The bundle is compiled in a throwaway instance so that the parser's freed
+  // buffers (source text included) never reach the snapshot's heap.
   const module = await WebAssembly.compile(instrBytes);
+  const bytecode = await compileInThrowaway(module, source, filename);
   let memory;
   const logLines = [];
   const instance = await WebAssembly.instantiate(module, initImports(module, () => memory, logLines));
   const e = instance.exports;
   memory = e.memory;
-  const bytesOf = (s) => Buffer.from(s, 'utf8');
-  const put = (buf, nulTerminate = true) => {
-    const p = e.malloc(buf.length + 1);
-    const mem = new Uint8Array(memory.buffer);
-    mem.set(buf, p);
-    if (nulTerminate) mem[p + buf.length] = 0;
-    return p;
-  };
-  const wipeAndFree = (p, len) => { new Uint8Array(memory.buffer, p, len).fill(0); e.free(p); };
-  const exceptionText = () => {
-    const exc = e.qjs_get_exception();
-    const read = (h) => {
-      const lenPtr = e.malloc(4);
-      const s = e.qjs_get_string_len(h, lenPtr);
-      const len = new DataView(memory.buffer).getUint32(lenPtr, true);
-      const t = s ? Buffer.from(memory.buffer, s, len).toString('utf8') : '(unprintable)';
-      if (s) e.qjs_free_cstring(s);
-      e.free(lenPtr);
-      return t;
-    };
-    let text = read(exc);
-    if (e.qjs_is_object(exc)) {
-      const stackName = put(bytesOf('stack'));
-      const st = e.qjs_get_prop_string(exc, stackName);
-      if (e.qjs_is_string(st)) text += `\n${read(st)}`;
-      e.qjs_free_value(st);
-      e.free(stackName);
-    }
-    e.qjs_free_value(exc);
-    return text;
-  };
+  const { put, exceptionText } = memoryHelpers(e, () => memory);
   const fail = (what) => {
     const log = logLines.length ? `\nlog during init:\n  ${logLines.join('\n  ')}` : '';
     throw new Error(`exception during snapshot initialisation (${what}): ${exceptionText()}${log}`);
   };
-
   e._initialize();
   e.acpw_bridge_init();
   if (e.qjs_init() !== 0) throw new Error('QuickJS failed to initialise');
   e.qjs_set_promise_rejection_handler(1);
+  e.qjs_set_max_stack_size(MAX_JS_STACK);
 
   // The bridge object: one host function per Host method, named by its one-byte dispatch code.
   const bridge = e.qjs_new_object();
@@ -194,19 +225,11 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
   e.qjs_free_value(global);
   e.qjs_free_value(bridge);
 
-  // Compile without the source text (smaller heap; stacks keep file:line), then run.
-  const src = bytesOf(source);
-  const srcPtr = put(src);
-  const filePtr = put(bytesOf(filename));
-  const lenOut = e.malloc(4);
-  const STRIP_SOURCE = 16;
-  const code = e.qjs_compile(srcPtr, src.length, filePtr, 0, STRIP_SOURCE, lenOut);
-  wipeAndFree(srcPtr, src.length + 1);
-  if (!code) fail('compile');
-  const codeLen = new DataView(memory.buffer).getUint32(lenOut, true);
-  e.free(lenOut);
+  const code = put(bytecode, false);
+  const codeLen = bytecode.length;
   const result = e.qjs_eval_bytecode(code, codeLen);
-  wipeAndFree(code, codeLen);
+  new Uint8Array(memory.buffer, code, codeLen).fill(0);
+  e.free(code);
   if (e.qjs_is_exception(result)) fail('evaluation');
   e.qjs_free_value(result);
   for (;;) {
@@ -214,7 +237,6 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
     if (r === 0) break;
     if (r < 0) fail('promise job');
   }
-  e.free(filePtr);
   e.qjs_run_gc();
 
   // An uncaught error logged by the bridge during init also fails the build.

@@ -5,7 +5,7 @@
 
 import { definePlugin, HttpCallResponse, RootContext, type Counter } from './abi/index.js';
 import { parseReceiverConfig, type ReceiverConfig } from './config/receiver.js';
-import { HostSha256 } from './cloudwatch/host-sha256.js';
+import { Sha256 } from './abi/crypto.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
@@ -87,7 +87,7 @@ export class ReceiverRoot extends RootContext {
         region: config.region,
         endpoint: config.endpoint,
         credentials: config.credentials,
-        createPayloadHash: () => new HostSha256(host),
+        createPayloadHash: () => new Sha256(host),
       }),
       counters,
     };

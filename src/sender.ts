@@ -11,10 +11,10 @@
 import { Action, definePlugin, HttpContext, RootContext, type Counter } from './abi/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { SenderAggregator } from './metrics/aggregator.js';
-import { cleanDimensionValue } from './metrics/dimensions.js';
+import { boundDimensionValue } from './metrics/dimensions.js';
 import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
 import { latencyBucket } from './metrics/latency.js';
-import { normalizePath, type PathOptions } from './metrics/path.js';
+import { pathNormalizer } from './metrics/path.js';
 import { encodeMessage } from './metrics/wire.js';
 
 export const QUEUE_NAME = 'aws_cloudwatch_metric';
@@ -30,7 +30,7 @@ interface SenderCounters {
 interface Configured {
   readonly config: SenderConfig;
   readonly matches: HostMatcher;
-  readonly pathOptions: PathOptions;
+  readonly normalizePath: (path: string) => string;
   readonly aggregator: SenderAggregator;
   readonly counters: SenderCounters;
 }
@@ -56,7 +56,7 @@ export class SenderRoot extends RootContext {
     this.state = {
       config,
       matches: createHostMatcher(config.matchHosts),
-      pathOptions: { stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds },
+      normalizePath: pathNormalizer({ stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds }),
       aggregator: new SenderAggregator(config.maxSeries),
       counters: {
         requestsRecorded: this.defineCounter('acpw.sender.requests_recorded'),
@@ -79,13 +79,13 @@ export class SenderRoot extends RootContext {
   }
 
   /** Counts one finished request; `latencyMs` < 0 when unknown. */
-  record(authority: string, method: string | undefined, rawPath: string | undefined, status: string | undefined, latencyMs: number): void {
+  record(authority: string, method: string | undefined, rawPath: string | undefined, status: string | undefined, latencyMs: number, nowMs: number): void {
     const state = this.state;
     if (state === undefined) return;
-    const path = rawPath === undefined ? undefined : normalizePath(rawPath, state.pathOptions);
+    const path = rawPath === undefined ? undefined : state.normalizePath(rawPath);
     const overflowed = state.aggregator.record(
-      cleanDimensionValue(authority), cleanDimensionValue(method), cleanDimensionValue(path), cleanDimensionValue(status),
-      latencyMs < 0 ? -1 : latencyBucket(latencyMs), this.getCurrentTime(),
+      boundDimensionValue(authority), boundDimensionValue(method), boundDimensionValue(path), boundDimensionValue(status),
+      latencyMs < 0 ? -1 : latencyBucket(latencyMs), nowMs,
     );
     this.unreportedRequests++;
     if (overflowed) this.unreportedOverflow++;
@@ -151,9 +151,11 @@ export class SenderHttp extends HttpContext<SenderRoot> {
   override onLog(): void {
     const authority = this.getRequestHeader(':authority') ?? '';
     if (!this.root.matchesHost(authority)) return;
-    const latencyMs = this.startNs < 0 ? -1 : (this.getCurrentTimeNanoseconds() - this.startNs) / 1e6;
+    const nowNs = this.getCurrentTimeNanoseconds();
+    const latencyMs = this.startNs < 0 ? -1 : (nowNs - this.startNs) / 1e6;
     this.root.record(
-      authority, this.getRequestHeader(':method'), this.getRequestHeader(':path'), this.getResponseHeader(':status'), latencyMs,
+      authority, this.getRequestHeader(':method'), this.getRequestHeader(':path'), this.getResponseHeader(':status'),
+      latencyMs, Math.floor(nowNs / 1e6),
     );
   }
 }

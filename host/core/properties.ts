@@ -1,8 +1,11 @@
 // proxy_get_property paths, answered as Envoy's attribute reference answers them: strings as
 // bytes, integers as 8-byte little-endian, header maps in the pairs wire format.
 
+import { randomUUID } from 'node:crypto';
 import { EMPTY_BYTES, int64Bytes, serializePairs, utf8, type Bytes } from './bytes.js';
 import type { StreamState } from './stream-state.js';
+
+const msToNs = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
 
 export interface PluginIdentity {
   readonly name: string;
@@ -63,10 +66,10 @@ function requestProperty(rest: readonly string[], stream: StreamState): Bytes | 
     case 'method': return header(':method');
     case 'referer': return header('referer');
     case 'useragent': return header('user-agent');
-    case 'id': return utf8(stream.info.requestId);
+    case 'id': return utf8(stream.info.requestId ??= randomUUID());
     case 'protocol': return utf8(stream.info.protocol);
-    case 'time': return int64Bytes(stream.info.startTimeNs);
-    case 'duration': return stream.info.durationNs === undefined ? undefined : int64Bytes(stream.info.durationNs);
+    case 'time': return int64Bytes(msToNs(stream.info.startTimeMs));
+    case 'duration': return stream.info.durationMs === undefined ? undefined : int64Bytes(msToNs(stream.info.durationMs));
     case 'size': return int64Bytes(stream.requestBody?.byteLength ?? 0);
     case 'total_size': return int64Bytes((headers?.byteSize() ?? 0) + (stream.requestBody?.byteLength ?? 0));
     case 'headers':

@@ -30,9 +30,13 @@ export function parseLogLevel(name: string): LogLevel {
   return index as LogLevel;
 }
 
+/** vmId used for the host's own messages. */
+export const HOST_SOURCE = '(host)';
+
 export const stderrLogSink: LogSink = (entry) => {
   const prefix = `[${new Date().toISOString()}][wasm][${LOG_LEVEL_NAMES[entry.level] ?? entry.level}]`;
-  process.stderr.write(`${prefix} wasm log ${entry.rootId} ${entry.vmId}: ${entry.message}\n`);
+  const source = entry.vmId === HOST_SOURCE ? 'host' : `wasm log ${[entry.vmId, entry.rootId].filter(Boolean).join(' ')}`;
+  process.stderr.write(`${prefix} ${source}: ${entry.message}\n`);
 };
 
 export class HostRuntime {
@@ -56,6 +60,6 @@ export class HostRuntime {
 
   /** A host-side message (not from a plugin), printed through the same sink. */
   hostLog(level: LogLevel, message: string): void {
-    this.log({ level, vmId: 'host', rootId: '', message });
+    this.log({ level, vmId: HOST_SOURCE, rootId: '', message });
   }
 }

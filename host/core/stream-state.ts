@@ -15,9 +15,10 @@ export interface LocalReply {
 }
 
 export interface StreamInfo {
-  /** Request start, ns since the epoch. */
-  readonly startTimeNs: bigint;
-  readonly requestId: string;
+  /** Request start, ms since the epoch (fractional). */
+  readonly startTimeMs: number;
+  /** x-request-id; generated on first use (Envoy generates one per request). */
+  requestId?: string;
   readonly protocol: string;
   readonly sourceAddress: string;
   readonly sourcePort: number;
@@ -25,8 +26,8 @@ export interface StreamInfo {
   readonly destinationPort: number;
   readonly connectionId: number;
   responseCodeDetails: string;
-  /** Set when the stream ends (access log phase), ns. */
-  durationNs?: bigint;
+  /** Set when the stream ends (access log phase), ms. */
+  durationMs?: number;
 }
 
 export interface StreamHooks {

@@ -6,7 +6,7 @@
 import zlib from 'node:zlib';
 import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
 import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
-import { EMPTY_BYTES, fromUtf8, type Bytes } from './bytes.js';
+import { EMPTY_BYTES, type Bytes } from './bytes.js';
 import { HeaderMap } from './header-map.js';
 import { sendHttpCall, type HttpCallResponse } from './http-client.js';
 import { MetricStore, type Metric } from './metrics.js';
@@ -668,9 +668,4 @@ function concat(a: Bytes, b: Bytes): Bytes {
   out.set(a, 0);
   out.set(b, a.byteLength);
   return out;
-}
-
-/** Reads a string argument the way the ABI passes it (UTF-8 bytes). */
-export function decodeString(bytes: Bytes): string {
-  return fromUtf8(bytes);
 }

@@ -1,8 +1,8 @@
-import type { WasmMemory } from './webassembly.js';
-
 // Guest linear memory access with bounds checks (a bad pointer becomes InvalidMemoryAccess,
 // never a host exception) and Envoy's allocation protocol: results are written into memory the
 // guest allocates with proxy_on_memory_allocate (or malloc).
+
+import type { WasmMemory } from './webassembly.js';
 
 export class GuestMemory {
   private memory?: WasmMemory;

@@ -2,7 +2,8 @@
 //  - TextEncoder / TextDecoder (UTF-8 at Wasm speed; lone surrogates and invalid input -> U+FFFD);
 //  - console.* -> proxy_log;
 //  - process.env, a getter reading WASI environ_* on every access (never frozen into the snapshot);
-//  - Math.random, reseeded from randomBytes on first use after the snapshot.
+//  - Math.random, reseeded from randomBytes on first use after the snapshot;
+//  - crypto.getRandomValues / randomUUID from WASI random_get.
 
 import type { Host } from './host.js';
 import { LogLevel } from './table.js';
@@ -136,6 +137,24 @@ export function makeRandom(host: Host): () => number {
   };
 }
 
+/** Web Crypto's random part (uuid helpers in the AWS SDK call it), from WASI random_get. */
+export function makeCrypto(host: Host) {
+  const getRandomValues = <T extends ArrayBufferView>(array: T): T => {
+    if (!ArrayBuffer.isView(array)) throw new TypeError('crypto.getRandomValues: expected a typed array');
+    if (array.byteLength > 65536) throw new RangeError('crypto.getRandomValues: at most 65536 bytes');
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(new Uint8Array(host.randomBytes(array.byteLength)));
+    return array;
+  };
+  const randomUUID = (): string => {
+    const b = getRandomValues(new Uint8Array(16));
+    b[6] = (b[6]! & 0x0f) | 0x40;
+    b[8] = (b[8]! & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+  return { getRandomValues, randomUUID };
+}
+
 /** Called at the end of initialisation: the next Math.random() in a live VM reseeds. */
 export function markSnapshotTaken(): void {
   seeded = false;
@@ -148,5 +167,6 @@ export function installGlobals(host: Host): void {
   g.TextDecoder = makeTextDecoder(host);
   g.console = makeConsole(host);
   if (g.process === undefined) g.process = makeProcess(host);
+  if (g.crypto === undefined) g.crypto = makeCrypto(host);
   Math.random = makeRandom(host);
 }

@@ -35,10 +35,8 @@ export function buildDatums(snapshot: WindowSnapshot, settings: DatumSettings): 
       `${countHead}${dimensions},"Timestamp":${timestamp},"StatisticValues":{"SampleCount":${series.count},"Sum":${series.count},"Minimum":1,"Maximum":1},"Unit":"Count"${tail}`,
     );
     if (series.latency.size > 0) {
-      const { values, counts } = series.latency.toValuesAndCounts();
-      out.push(
-        `${latencyHead}${dimensions},"Timestamp":${timestamp},"Values":[${values.join(',')}],"Counts":[${counts.join(',')}],"Unit":"Milliseconds"${tail}`,
-      );
+      const { values, counts } = series.latency.toValuesAndCountsJson();
+      out.push(`${latencyHead}${dimensions},"Timestamp":${timestamp},"Values":${values},"Counts":${counts},"Unit":"Milliseconds"${tail}`);
     }
   }
   return out;

@@ -65,7 +65,12 @@ export function parseAwsError(response: CallResponse, status: number): { code: s
       if (typeof text === 'string') message = text;
     }
   } catch {
-    message = body;
+    // Not JSON: an XML error document (Query-protocol style, e.g. from an auth layer or an
+    // emulator) or plain text.
+    const xmlCode = /<Code>([^<]*)<\/Code>/.exec(body);
+    const xmlMessage = /<Message>([^<]*)<\/Message>/.exec(body);
+    if (!code && xmlCode) code = sanitizeErrorCode(xmlCode[1]!);
+    message = xmlMessage ? xmlMessage[1]! : body;
   }
   if (!code) {
     const typeHeader = header(response.headers, 'x-amzn-errortype');

@@ -1,5 +1,8 @@
 // The sender's per-VM aggregation: requests → series (host, method, path, status) with a count
-// and a latency histogram, until the next flush.
+// and a latency histogram, until the next flush. `record` is the per-request hot path (it runs
+// interpreted in QuickJS): one key string, one Map lookup, a few increments. Dimension values are
+// only length-bounded by the caller; making them acceptable to CloudWatch (cleanDimensionValue)
+// happens once per series at flush.
 //
 // Bounds: at most `maxSeries` distinct series per flush window (the tick); further new series
 // fold into one overflow series whose dimension values are all `_overflow`. A size bound
@@ -7,7 +10,7 @@
 // queue message stays small; an early flush keeps the window's series keys, so the cap still
 // holds until the tick's flush starts a new window.
 
-import { OVERFLOW_VALUE } from './dimensions.js';
+import { cleanDimensionValue, OVERFLOW_VALUE } from './dimensions.js';
 import { LatencyHistogram } from './latency.js';
 import type { WireMessage, WireSeries } from './wire.js';
 
@@ -31,7 +34,8 @@ export class SenderAggregator {
   private readonly series = new Map<string, SeriesStats>();
   private overflow: SeriesStats | undefined;
   private entries = 0;
-  private windowStartMs: number | undefined;
+  /** Time of the first request of the window; -1 when the window has none yet. */
+  private windowStartMs = -1;
 
   constructor(
     private readonly maxSeries: number,
@@ -43,7 +47,7 @@ export class SenderAggregator {
    * latency is unknown. Returns true when the request went to the overflow series.
    */
   record(host: string, method: string, path: string, status: string, latencyBucket: number, nowMs: number): boolean {
-    if (this.windowStartMs === undefined) this.windowStartMs = nowMs;
+    if (this.windowStartMs < 0) this.windowStartMs = nowMs;
     const key = host + '\u0000' + method + '\u0000' + path + '\u0000' + status;
     let stats = this.series.get(key);
     let overflowed = false;
@@ -56,13 +60,8 @@ export class SenderAggregator {
         this.series.set(key, stats);
       }
     }
-    if (stats.count === 0) this.entries++;
-    stats.count++;
-    if (latencyBucket !== NO_LATENCY) {
-      const before = stats.latency.size;
-      stats.latency.add(latencyBucket, 1);
-      this.entries += stats.latency.size - before;
-    }
+    if (stats.count++ === 0) this.entries++;
+    if (latencyBucket !== NO_LATENCY && stats.latency.add(latencyBucket, 1)) this.entries++;
     return overflowed;
   }
 
@@ -91,19 +90,23 @@ export class SenderAggregator {
       const rows: WireSeries[] = [];
       const take = (stats: SeriesStats): void => {
         if (stats.count === 0) return;
-        rows.push({ host: stats.host, method: stats.method, path: stats.path, status: stats.status, count: stats.count, latency: stats.latency.toFlat() });
+        rows.push({
+          host: cleanDimensionValue(stats.host), method: cleanDimensionValue(stats.method),
+          path: cleanDimensionValue(stats.path), status: cleanDimensionValue(stats.status),
+          count: stats.count, latency: stats.latency.toFlat(),
+        });
         stats.count = 0;
         stats.latency.clear();
       };
       for (const stats of this.series.values()) take(stats);
       if (this.overflow) take(this.overflow);
-      message = { windowStartMs: this.windowStartMs ?? 0, series: rows };
+      message = { windowStartMs: Math.max(0, this.windowStartMs), series: rows };
       this.entries = 0;
     }
     if (endWindow) {
       this.series.clear();
       this.overflow = undefined;
-      this.windowStartMs = undefined;
+      this.windowStartMs = -1;
     }
     return message;
   }

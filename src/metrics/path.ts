@@ -48,3 +48,10 @@ export function normalizePath(path: string, options: PathOptions): string {
   if (options.normalizeIds) result = replaceIdSegments(result);
   return result;
 }
+
+/** normalizePath with the options fixed: the per-request form (no option checks). */
+export function pathNormalizer(options: PathOptions): (path: string) => string {
+  if (options.normalizeIds) return (path) => normalizePath(path, options);
+  if (options.stripQueryString) return stripQuery;
+  return (path) => path;
+}

@@ -84,7 +84,7 @@ class Probe {
   stream(headers: [string, string][] = [[':path', '/a?b=1'], [':method', 'GET'], [':authority', 'example.com']]): { id: number; state: StreamState } {
     const state: StreamState = {
       accessLogPhase: false, filterState: new Map(), requestHeaders: new HeaderMap(headers),
-      info: { startTimeNs: 1n, requestId: 'req-1', protocol: 'HTTP/1.1', sourceAddress: '127.0.0.1', sourcePort: 1,
+      info: { startTimeMs: 1, requestId: 'req-1', protocol: 'HTTP/1.1', sourceAddress: '127.0.0.1', sourcePort: 1,
         destinationAddress: '127.0.0.1', destinationPort: 2, connectionId: 7, responseCodeDetails: '' },
     };
     return { id: this.vm.createStreamContext(state), state };

@@ -135,6 +135,13 @@ describe('response classification (standard retry mode)', () => {
     expect(classifyResponse(response(404, '', [['x-amzn-ErrorType', 'UnknownOperationException:http://internal']]))).toMatchObject({ code: 'UnknownOperationException' });
   });
 
+  it('reads XML error documents too (auth layers and emulators answer that way)', () => {
+    const xml = '<?xml version="1.0"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match.</Message></Error></Errors></ErrorResponse>';
+    expect(classifyResponse(response(403, xml))).toEqual({
+      kind: 'client_error', code: 'SignatureDoesNotMatch', message: 'The request signature we calculated does not match.', status: 403,
+    });
+  });
+
   it('sanitises error codes and bounds messages', () => {
     expect(sanitizeErrorCode('aws.protocoltests.restjson#FooError:http://internal.amazon.com/coral/')).toBe('FooError');
     expect(parseAwsError(response(400, JSON.stringify({ message: 'x'.repeat(1000) })), 400).message.length).toBeLessThanOrEqual(300);

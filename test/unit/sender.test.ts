@@ -115,6 +115,11 @@ describe('sender plugin', () => {
     s.request(undefined, 'GET', '/', undefined);
     s.tick();
     expect(s.messages()[0]!.series[0]).toMatchObject({ host: '_unknown', status: '_unknown' });
+    s.request('a.test', 'GET', '/caf\u00e9/' + 'x'.repeat(1000), '200');
+    s.tick();
+    const path = s.messages()[0]!.series[0]!.path;
+    expect(path.startsWith('/caf?/xxx')).toBe(true);
+    expect(path).toHaveLength(256);
   });
 
   it('caps series per window and counts overflow requests', () => {

@@ -1,13 +1,13 @@
 // The built module, loaded in Node: export/import sets, the callback lifecycle through the bridge,
 // exception containment, run-time environment, snapshot determinism, UTF-8 globals.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel } from '../../src/abi/table.js';
 import { buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, WA, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
+import { MiniHost, WA, compileModule, type HarnessOptions, type WasmModule } from '../fixtures/engine/harness.js';
 
 /** WASI preview1 functions Envoy registers (proxy-wasm-cpp-host); nothing else may be imported. */
 const ENVOY_WASI = new Set([
@@ -51,7 +51,7 @@ function checkInterface(module: WasmModule): void {
 }
 
 /** A fresh VM up to a configured root context (id 1) with an HTTP context (id 2). */
-function startVm(opts: { env?: string[] } = {}): MiniHost {
+function startVm(opts: HarnessOptions = {}): MiniHost {
   const h = MiniHost.instantiate(probe, opts);
   h.call('proxy_on_context_create', 1, 0);
   expect(h.call('proxy_on_vm_start', 1, 0)).toBe(1);
@@ -119,6 +119,13 @@ describe('callbacks through the bridge', () => {
     expect(h.messages(LogLevel.Info)).toContain('x-probe=pause');
   });
 
+  it('runaway recursion is a logged RangeError, not a trap', () => {
+    const h = startVm();
+    const [line] = h.foreign(14, new Uint8Array(0));
+    expect(line).toMatch(/^uncaught JS exception: RangeError: Maximum call stack size exceeded\n\s+at deep/);
+    expect(h.foreign(7, new Uint8Array(0))).toEqual(['microtask ran']);
+  });
+
   it('drains promise jobs after each callback and logs unhandled rejections', () => {
     const h = startVm();
     expect(h.foreign(7, new Uint8Array(0))).toEqual(['microtask ran']);
@@ -143,14 +150,29 @@ describe('snapshot hygiene', () => {
   });
 
   it('Math.random is reseeded from random_get in each VM, not frozen in the snapshot', () => {
-    const a = startVm({ random: (o: Uint8Array) => { o.fill(1); } } as never);
-    const b = startVm({ random: (o: Uint8Array) => { o.fill(2); } } as never);
+    const a = startVm({ random: (o: Uint8Array) => { o.fill(1); } });
+    const b = startVm({ random: (o: Uint8Array) => { o.fill(2); } });
     const ra = a.foreign(5, new Uint8Array(0))[0];
     const rb = b.foreign(5, new Uint8Array(0))[0];
     expect(ra).toMatch(/^random 0\.\d+/);
     expect(ra).not.toEqual(rb);
-    const a2 = startVm({ random: (o: Uint8Array) => { o.fill(1); } } as never);
+    const a2 = startVm({ random: (o: Uint8Array) => { o.fill(1); } });
     expect(a2.foreign(5, new Uint8Array(0))[0]).toEqual(ra);
+  });
+});
+
+describe('other globals under QuickJS', () => {
+  it('console.* goes to proxy_log at the matching level', () => {
+    const h = startVm();
+    h.foreign(13, new Uint8Array(0));
+    expect(h.logs.at(-1)).toEqual({ level: LogLevel.Warn, message: 'console {"n":1} [2]' });
+  });
+
+  it('crypto.randomUUID / getRandomValues draw from random_get', () => {
+    const h = startVm();
+    const [line] = h.foreign(12, new Uint8Array(0));
+    expect(line).toMatch(/^uuid [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12} bytes 4$/);
+    expect(h.foreign(12, new Uint8Array(0))[0]).not.toEqual(line);
   });
 });
 
@@ -161,7 +183,6 @@ describe('TextEncoder / TextDecoder under QuickJS', () => {
     const h = startVm();
     for (const s of samples) {
       const bytes = Buffer.from(new TextEncoder().encode(s));
-      const { createHash } = require('node:crypto') as typeof import('node:crypto');
       const sha = createHash('sha256').update(bytes).digest('hex');
       expect(h.foreign(3, Buffer.from(JSON.stringify(s))), JSON.stringify(s)).toEqual([`encoded ${bytes.toString('hex')} sha ${sha}`]);
     }

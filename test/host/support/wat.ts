@@ -2,7 +2,7 @@
 // hostcall "probe": a module that imports every hostcall of table.ts and re-exports each one as
 // `call_<abi name>`, so a test can call a hostcall directly with pointers it chose.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { HOSTCALLS, type ArgKind, type OutKind } from '../../../src/abi/table.js';
@@ -10,17 +10,28 @@ import { WA, type WasmModule } from '../../../host/guests/webassembly.js';
 
 let wabtPromise: ReturnType<typeof wabtInit> | undefined;
 
-export async function watToModule(text: string, name = 'fixture.wat'): Promise<WasmModule> {
+export async function watToBinary(text: string, name = 'fixture.wat'): Promise<Uint8Array> {
   wabtPromise ??= wabtInit();
   const wabt = await wabtPromise;
   const parsed = wabt.parseWat(name, text, { mutable_globals: true, sign_extension: true, bulk_memory: true });
   try {
     parsed.resolveNames();
     parsed.validate();
-    return new WA.Module(parsed.toBinary({}).buffer);
+    return parsed.toBinary({}).buffer;
   } finally {
     parsed.destroy();
   }
+}
+
+export async function watToModule(text: string, name = 'fixture.wat'): Promise<WasmModule> {
+  return new WA.Module(await watToBinary(text, name));
+}
+
+/** Builds a WAT fixture into `dir/<out>` (a temp dir: .wasm files are never committed). */
+export async function buildFixture(name: string, dir: string, out: string): Promise<string> {
+  const path = `${dir}/${out}`;
+  writeFileSync(path, await watToBinary(readFileSync(fixturePath(name), 'utf8'), name));
+  return path;
 }
 
 export function fixturePath(name: string): string {

@@ -1,0 +1,47 @@
+// The in-process guest: a TypeScript plugin (SDK + dispatcher) on the Node implementation of
+// `Host`, behind the same VM and stream driver as a Wasm module.
+
+import { describe, expect, it } from 'vitest';
+import { fromUtf8 } from '../../host/core/bytes.js';
+import { HostRuntime } from '../../host/core/runtime.js';
+import { createVm } from '../../host/vm-factory.js';
+import { inProcessSourceFor } from '../../host/host.js';
+import echo from '../fixtures/host/echo-plugin.js';
+
+function header(flat: string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+describe('in-process plugin', () => {
+  it('runs the SDK plugin through the stream lifecycle with Envoy semantics', () => {
+    const runtime = new HostRuntime({ logSink: () => undefined });
+    const vm = createVm({ plugin: echo, runtime, vmId: 'echo', pluginConfiguration: '{"header":"x-marked"}', environment: { GREETING: 'hello' } });
+    expect(vm.state).toBe('running');
+    expect(vm.guest.kind).toBe('in-process');
+    const outcome = vm.runStream({ path: '/some/path' });
+    expect(header(outcome.requestHeaders, 'x-marked')).toBe('1');
+    expect(header(outcome.responseHeaders, 'x-echo-path')).toBe('/some/path');
+    expect(header(outcome.responseHeaders, 'x-greeting')).toBe('hello');
+    vm.runStream({ path: '/2' });
+    expect(runtime.metrics.get('echo_requests')?.value).toBe(2);
+  });
+
+  it('local replies from the SDK reach the client', () => {
+    const vm = createVm({ plugin: echo, runtime: new HostRuntime({ logSink: () => undefined }), vmId: 'echo' });
+    const outcome = vm.runStream({ path: '/deny' });
+    expect(header(outcome.responseHeaders, ':status')).toBe('403');
+    expect(header(outcome.responseHeaders, 'x-denied')).toBe('yes');
+    expect(fromUtf8(outcome.responseBody)).toBe('denied');
+  });
+
+  it('a rejected configuration fails the plugin like a Wasm one', () => {
+    const vm = createVm({ plugin: echo, runtime: new HostRuntime({ logSink: () => undefined }), vmId: 'echo', pluginConfiguration: '{"header":5}' });
+    expect(vm.state).toBe('failed');
+  });
+
+  it('maps X.wasm to src/X.ts for --in-process', () => {
+    expect(inProcessSourceFor(`${process.cwd()}/sender.wasm`)).toBe(`${process.cwd()}/src/sender.ts`);
+    expect(() => inProcessSourceFor('/nowhere/x.wasm')).toThrow(/no TypeScript source/);
+  });
+});
