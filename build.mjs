@@ -11,7 +11,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,7 +20,9 @@ import { snapshotModule } from './shims/snapshot.mjs';
 import { generateBridgeWat, bridgeFunctionNames } from './shims/gen-bridge.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
-const buildDir = join(root, 'build');
+const buildRoot = join(root, 'build');
+// Intermediates of this run. Fixture builds (tests, run in parallel) get a private directory.
+let buildDir = buildRoot;
 const require = createRequire(import.meta.url);
 
 /** Features quickjs.wasm declares (target_features); never "all" (see engine notes). */
@@ -150,6 +152,7 @@ function entryCodeFor(target) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const stage = makeReporter(opts.quiet);
+  if (opts.entry) buildDir = join(buildRoot, 'tmp', `${basename(opts.out).replace(/\.wasm$/, '')}-${process.pid}`);
   mkdirSync(buildDir, { recursive: true });
 
   const targets = opts.entry
@@ -182,6 +185,7 @@ async function main() {
     if (!opts.quiet) console.log(`wrote ${relative(root, t.out) || t.out}  ${fmtSize(final.bytes.length)}  sha256:${sha}…`);
   }
   if (!opts.quiet) console.log(`done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  if (buildDir !== buildRoot) rmSync(buildDir, { recursive: true, force: true });
 }
 
 main().catch((err) => {

@@ -97,6 +97,8 @@
     (local $lenh i32) (local $n i32) (local $np i32) (local $tmp i32) (local $i i32) (local $e i32)
     (local $p i32) (local $size i32) (local $buf i32) (local $w i32) (local $ok i32)
     (local.set $lenh (call $qjs_get_prop_string (local.get $h) (i32.add (global.get $consts) (i32.const 8))))
+    ;; e.g. undefined.length: the TypeError stays pending and reaches the caller
+    (if (call $qjs_is_exception (local.get $lenh)) (then (call $qjs_free_value (local.get $lenh)) (return (i32.const 0))))
     (local.set $n (call $arg_u32 (local.get $lenh)))
     (call $qjs_free_value (local.get $lenh))
     (local.set $np (i32.shr_u (i32.add (local.get $n) (i32.const 1)) (i32.const 1)))
@@ -185,18 +187,25 @@
     (local.get $arr))
   ;; The ABI pairs format -> a flat JS string[].
   (func $out_pairs (param $st i32) (param $slot i32) (result i32)
-    (local $p i32) (local $n i32) (local $i i32) (local $r i32) (local $arr i32) (local $v i32) (local $len i32)
+    (local $p i32) (local $n i32) (local $i i32) (local $r i32) (local $arr i32) (local $v i32) (local $len i32) (local $end i32)
     (if (local.get $st) (then (return (call $num_u32 (local.get $st)))))
     (local.set $arr (call $qjs_new_array))
     (local.set $p (i32.load (local.get $slot)))
     (if (i32.eqz (local.get $p)) (then (return (local.get $arr))))
+    (local.set $end (i32.add (local.get $p) (i32.load offset=4 (local.get $slot))))
+    ;; bounds-checked against the buffer's length: malformed host data ends the list, never traps
     (if (i32.ge_u (i32.load offset=4 (local.get $slot)) (i32.const 4))
       (then
-        (local.set $n (i32.shl (i32.load (local.get $p)) (i32.const 1)))
+        (local.set $n (i32.load (local.get $p)))
+        (if (i32.gt_u (local.get $n) (i32.shr_u (i32.load offset=4 (local.get $slot)) (i32.const 3)))
+          (then (local.set $n (i32.const 0))))
+        (local.set $n (i32.shl (local.get $n) (i32.const 1)))
         (local.set $r (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.shl (local.get $n) (i32.const 2))))
         (block $done (loop $next
           (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
           (local.set $len (i32.load (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.shl (local.get $i) (i32.const 2)))))
+          (br_if $done (i64.gt_u (i64.add (i64.extend_i32_u (local.get $r)) (i64.extend_i32_u (local.get $len)))
+                                 (i64.extend_i32_u (local.get $end))))
           (local.set $v (call $qjs_new_string (local.get $r) (local.get $len)))
           (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
           (call $qjs_free_value (local.get $v))
@@ -227,6 +236,11 @@
               (then (local.set $stack (call $qjs_get_string_len (local.get $st) (i32.add (local.get $frame) (i32.const 4))))))))
         (call $qjs_free_value (local.get $st))))
     (if (i32.eqz (local.get $stack)) (then (i32.store offset=4 (local.get $frame) (i32.const 0))))
+    ;; QuickJS ends stacks with a newline: drop it
+    (if (i32.and (i32.ne (local.get $stack) (i32.const 0)) (i32.ne (i32.load offset=4 (local.get $frame)) (i32.const 0)))
+      (then
+        (if (i32.eq (i32.load8_u (i32.sub (i32.add (local.get $stack) (i32.load offset=4 (local.get $frame))) (i32.const 1))) (i32.const 10))
+          (then (i32.store offset=4 (local.get $frame) (i32.sub (i32.load offset=4 (local.get $frame)) (i32.const 1)))))))
     (local.set $len (i32.add (i32.add (local.get $plen) (i32.load (local.get $frame)))
                              (i32.add (i32.load offset=4 (local.get $frame)) (i32.const 1))))
     (local.set $buf (call $malloc (local.get $len)))
@@ -283,6 +297,7 @@
       (else (local.set $res (i32.trunc_sat_f64_s (call $qjs_get_float64 (local.get $r))))))
     (call $qjs_free_value (local.get $r))
     (call $drain_jobs)
+    (call $report_rejections)
     (call $frame_pop (i32.const 32))
     (local.get $res))
 
@@ -401,11 +416,52 @@
   ;; Modules are bundled: nothing to resolve at run time. NULL makes QuickJS throw a clean error.
   (func (export "host_module_normalize") (param i32 i32) (result i32) (i32.const 0))
   (func (export "host_module_load") (param i32 i32) (result i32) (i32.const 0))
+  ;; QuickJS reports a rejection as soon as it happens with no handler yet, and again (handled=1)
+  ;; if a handler comes later in the same turn (e.g. `const p = f(); await x; await p`). So
+  ;; rejections are parked here and only those still unhandled after the job queue drained are
+  ;; logged (by $report_rejections, from $invoke). Table: $rejections, 8 bytes per entry
+  ;; (promise handle, reason handle); beyond its capacity a rejection is logged at once.
   (func (export "host_promise_rejection") (param $promise i32) (param $reason i32) (param $handled i32)
-    (if (i32.eqz (local.get $handled))
-      (then (call $log_js_value (i32.add (global.get $consts) (i32.const 64)) (global.get $rejection_len) (local.get $reason))))
+    (local $i i32) (local $e i32)
+    (if (local.get $handled)
+      (then
+        (block $done (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (global.get $rejection_count)))
+          (local.set $e (i32.add (global.get $rejections) (i32.shl (local.get $i) (i32.const 3))))
+          (if (i64.eq (i64.load (i32.load (local.get $e))) (i64.load (local.get $promise)))
+            (then
+              (call $qjs_free_value (i32.load (local.get $e)))
+              (call $qjs_free_value (i32.load offset=4 (local.get $e)))
+              ;; move the last entry into this one
+              (global.set $rejection_count (i32.sub (global.get $rejection_count) (i32.const 1)))
+              (i64.store (local.get $e) (i64.load (i32.add (global.get $rejections) (i32.shl (global.get $rejection_count) (i32.const 3)))))
+              (br $done)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next)))
+        (call $qjs_free_value (local.get $promise))
+        (call $qjs_free_value (local.get $reason))
+        (return)))
+    (if (i32.lt_u (global.get $rejection_count) (global.get $rejection_capacity))
+      (then
+        (local.set $e (i32.add (global.get $rejections) (i32.shl (global.get $rejection_count) (i32.const 3))))
+        (i32.store (local.get $e) (local.get $promise))
+        (i32.store offset=4 (local.get $e) (local.get $reason))
+        (global.set $rejection_count (i32.add (global.get $rejection_count) (i32.const 1)))
+        (return)))
+    (call $log_js_value (i32.add (global.get $consts) (i32.const 64)) (global.get $rejection_len) (local.get $reason))
     (call $qjs_free_value (local.get $promise))
     (call $qjs_free_value (local.get $reason)))
+
+  (func $report_rejections
+    (local $e i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (global.get $rejection_count)))
+      (global.set $rejection_count (i32.sub (global.get $rejection_count) (i32.const 1)))
+      (local.set $e (i32.add (global.get $rejections) (i32.shl (global.get $rejection_count) (i32.const 3))))
+      (call $log_js_value (i32.add (global.get $consts) (i32.const 64)) (global.get $rejection_len) (i32.load offset=4 (local.get $e)))
+      (call $qjs_free_value (i32.load (local.get $e)))
+      (call $qjs_free_value (i32.load offset=4 (local.get $e)))
+      (br $next))))
 
   ;; ---- proxy-wasm ABI exports ----
   (func (export "proxy_abi_version_0_2_1"))

@@ -36,6 +36,8 @@ const CSTRINGS = [
   [64, 'unhandled promise rejection: '],
 ];
 const SHA256_K_OFFSET = 128;
+/** Unhandled promise rejections parked per callback before they are logged (see core.wat). */
+const REJECTION_CAPACITY = 32;
 const CONSTS_SIZE = SHA256_K_OFFSET + 256;
 const SHA256_K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -223,6 +225,9 @@ function bridgeInit(callbacks) {
   (global $cb_table (mut i32) (i32.const 0))
   (global $implemented (mut i32) (i32.const 0))
   (global $undefined (mut i32) (i32.const 0))
+  (global $rejections (mut i32) (i32.const 0))
+  (global $rejection_count (mut i32) (i32.const 0))
+  (global $rejection_capacity i32 (i32.const ${REJECTION_CAPACITY}))
   (global $callback_count i32 (i32.const ${callbacks.length}))
   (global $uncaught_len i32 (i32.const ${Buffer.byteLength(CSTRINGS[2][1])}))
   (global $rejection_len i32 (i32.const ${Buffer.byteLength(CSTRINGS[3][1])}))
@@ -233,7 +238,10 @@ function bridgeInit(callbacks) {
     ${stores.join('\n    ')}
     (global.set $cb_table (call $malloc (i32.const ${4 * callbacks.length})))
     (memory.fill (global.get $cb_table) (i32.const 0) (i32.const ${4 * callbacks.length}))
+    (global.set $rejections (call $malloc (i32.const ${8 * REJECTION_CAPACITY})))
     (global.set $undefined (call $qjs_get_undefined)))
+  ;; Build-time only: logs rejections left unhandled by the init (the build then fails).
+  (func (export "acpw_flush_rejections") (call $report_rejections))
   ;; Build-time only: the implemented mask, for the snapshot report.
   (func (export "acpw_implemented_mask") (result i32) (global.get $implemented))`;
 }

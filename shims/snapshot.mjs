@@ -237,6 +237,7 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
     if (r === 0) break;
     if (r < 0) fail('promise job');
   }
+  e.acpw_flush_rejections();
   e.qjs_run_gc();
 
   // An uncaught error logged by the bridge during init also fails the build.

@@ -152,6 +152,7 @@ export class ReceiverRoot extends RootContext {
   private publish(running: Running, now: number): void {
     const plan = planPublish(running.merger.drain(), running.settings);
     running.publisher.add(plan.batches, now, this.nextPublishMs);
+    if (plan.datums === 0 && running.publisher.idle) return; // an idle interval: nothing to say
     this.log.debug(() =>
       `receiver: publish: ${plan.windows} window(s), ${plan.series} series, ${plan.datums} datum(s) in ${plan.batches.length} call(s); `
       + `${running.publisher.bufferedDatums} datum(s) buffered, ${running.publisher.callsInFlight} call(s) in flight`

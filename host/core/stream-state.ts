@@ -50,3 +50,19 @@ export interface StreamState {
   readonly filterState: Map<string, Bytes>;
   hooks?: StreamHooks;
 }
+
+/**
+ * Which stream maps/buffers a context may touch right now. Envoy gives a filter its request
+ * headers only inside proxy_on_request_headers (and while it holds the stream paused there), and
+ * so on for each map and body; the access-log phase then exposes request/response headers and
+ * response trailers read-only.
+ */
+export const Exposed = {
+  RequestHeaders: 1,
+  RequestBody: 2,
+  RequestTrailers: 4,
+  ResponseHeaders: 8,
+  ResponseBody: 16,
+  ResponseTrailers: 32,
+  All: 63,
+} as const;

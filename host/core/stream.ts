@@ -12,7 +12,7 @@ import type { FlatPairs } from '../../src/abi/host.js';
 import { Action, StreamType } from '../../src/abi/table.js';
 import { EMPTY_BYTES, toBytes, type Bytes } from './bytes.js';
 import { HeaderMap } from './header-map.js';
-import type { LocalReply, StreamHooks, StreamInfo, StreamState } from './stream-state.js';
+import { Exposed, type LocalReply, type StreamHooks, type StreamInfo, type StreamState } from './stream-state.js';
 import type { Vm } from './vm.js';
 
 export interface StreamRequest {
@@ -206,24 +206,23 @@ export class HttpStream implements StreamHooks {
 
   private execute({ step, slot }: PlannedStep): number {
     const state = this.state;
-    const s = this.slots[slot];
     switch (step) {
       case Step.RequestHeaders: {
-        const f = s!;
+        const f = this.slots[slot]!;
         if (f.contextId === 0) f.contextId = f.vm.createStreamContext(state);
         const eos = this.requestBody || this.requestTrailers ? 0 : 1;
-        return f.vm.invoke(f.contextId, 'proxy_on_request_headers', f.contextId, state.requestHeaders?.size ?? 0, eos);
+        return this.call(f, Exposed.RequestHeaders, 'proxy_on_request_headers', state.requestHeaders?.size ?? 0, eos);
       }
       case Step.SetRequestBody:
         state.requestBody = this.requestBody;
         return Action.Continue;
       case Step.RequestBody:
-        return s!.vm.invoke(s!.contextId, 'proxy_on_request_body', s!.contextId, state.requestBody?.byteLength ?? 0, this.requestTrailers ? 0 : 1);
+        return this.call(this.slots[slot]!, Exposed.RequestBody, 'proxy_on_request_body', state.requestBody?.byteLength ?? 0, this.requestTrailers ? 0 : 1);
       case Step.SetRequestTrailers:
         state.requestTrailers = this.requestTrailers;
         return Action.Continue;
       case Step.RequestTrailers:
-        return s!.vm.invoke(s!.contextId, 'proxy_on_request_trailers', s!.contextId, state.requestTrailers?.size ?? 0);
+        return this.call(this.slots[slot]!, Exposed.RequestTrailers, 'proxy_on_request_trailers', state.requestTrailers?.size ?? 0);
       case Step.Route:
         this.planResponse(this.router(state));
         return Action.Continue;
@@ -236,19 +235,30 @@ export class HttpStream implements StreamHooks {
       }
       case Step.ResponseHeaders: {
         const eos = this.responseBody.byteLength > 0 || this.responseTrailers ? 0 : 1;
-        return s!.vm.invoke(s!.contextId, 'proxy_on_response_headers', s!.contextId, state.responseHeaders?.size ?? 0, eos);
+        return this.call(this.slots[slot]!, Exposed.ResponseHeaders, 'proxy_on_response_headers', state.responseHeaders?.size ?? 0, eos);
       }
       case Step.SetResponseBody:
         state.responseBody = this.responseBody;
         return Action.Continue;
       case Step.ResponseBody:
-        return s!.vm.invoke(s!.contextId, 'proxy_on_response_body', s!.contextId, state.responseBody?.byteLength ?? 0, this.responseTrailers ? 0 : 1);
+        return this.call(this.slots[slot]!, Exposed.ResponseBody, 'proxy_on_response_body', state.responseBody?.byteLength ?? 0, this.responseTrailers ? 0 : 1);
       case Step.SetResponseTrailers:
         state.responseTrailers = this.responseTrailers;
         return Action.Continue;
       case Step.ResponseTrailers:
-        return s!.vm.invoke(s!.contextId, 'proxy_on_response_trailers', s!.contextId, state.responseTrailers?.size ?? 0);
+        return this.call(this.slots[slot]!, Exposed.ResponseTrailers, 'proxy_on_response_trailers', state.responseTrailers?.size ?? 0);
     }
+  }
+
+  /**
+   * One filter callback with its map/buffer exposed, as Envoy sets the filter's pointer for the
+   * call and drops it when the filter continues (a paused filter keeps it).
+   */
+  private call(f: Slot, exposed: number, callback: string, a: number, b = 0): number {
+    f.vm.expose(f.contextId, exposed);
+    const action = f.vm.invoke(f.contextId, callback, f.contextId, a, b);
+    if (action === Action.Continue) f.vm.expose(f.contextId, exposed, false);
+    return action;
   }
 
   private planRequest(): void {

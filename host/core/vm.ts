@@ -13,7 +13,7 @@ import { MetricStore, type Metric } from './metrics.js';
 import { lookupProperty } from './properties.js';
 import type { HostRuntime } from './runtime.js';
 import type { QueueOwner } from './shared.js';
-import type { StreamState } from './stream-state.js';
+import { Exposed, type StreamState } from './stream-state.js';
 import { runStream, type StreamInput, type StreamOutcome } from './stream.js';
 
 export interface PluginSpec {
@@ -48,6 +48,8 @@ interface ContextState {
   /** 0 for a root context. */
   readonly rootId: number;
   readonly stream?: StreamState;
+  /** Exposed.* bits: the stream maps/buffers this context may use now (Envoy's per-filter pointers). */
+  exposed: number;
   /** Root only: the response being delivered to proxy_on_http_call_response. */
   httpCallResponse?: HttpCallResponse;
   /** Root only: plugin configuration readable (start / configure). */
@@ -83,6 +85,8 @@ export class Vm implements QueueOwner {
   private readonly metricsById = new Map<number, Metric>();
   private readonly nextMetricId = [0, 1, 2];
   private pendingDone?: () => void;
+  /** What proxy_get_status reports (Envoy sets BrokenConnection/"reset" for a failed http_call). */
+  private callStatus: { code: number; message: string } = { code: 0, message: '' };
 
   constructor(spec: PluginSpec, runtime: HostRuntime, worker = -1) {
     this.spec = spec;
@@ -115,7 +119,7 @@ export class Vm implements QueueOwner {
     const rootId = this.nextContextId++;
     this.rootContextId = rootId;
     this.contextId = rootId;
-    const root: ContextState = { id: rootId, rootId: 0, pluginConfigurationVisible: true };
+    const root: ContextState = { id: rootId, rootId: 0, exposed: 0, pluginConfigurationVisible: true };
     this.contexts.set(rootId, root);
     this.state = 'running';
     this.invoke(rootId, 'proxy_on_context_create', rootId, 0);
@@ -146,9 +150,15 @@ export class Vm implements QueueOwner {
   /** Creates a stream context under the root (proxy_on_context_create) and returns its id. */
   createStreamContext(stream: StreamState): number {
     const id = this.nextContextId++;
-    this.contexts.set(id, { id, rootId: this.rootContextId, stream, pluginConfigurationVisible: false });
+    this.contexts.set(id, { id, rootId: this.rootContextId, stream, exposed: 0, pluginConfigurationVisible: false });
     this.invoke(id, 'proxy_on_context_create', id, this.rootContextId);
     return id;
+  }
+
+  /** Adds (or, with `on` false, removes) Exposed.* bits for a stream context. */
+  expose(contextId: number, bits: number, on = true): void {
+    const ctx = this.contexts.get(contextId);
+    if (ctx) ctx.exposed = on ? ctx.exposed | bits : ctx.exposed & ~bits;
   }
 
   /** proxy_on_delete, then the context is forgotten and its pending http calls cancelled. */
@@ -328,11 +338,18 @@ export class Vm implements QueueOwner {
 
   // -- buffers ----------------------------------------------------------------------------------
 
+  /** undefined = no such buffer (NotFound); a body not exposed now reads as empty, as in Envoy. */
   private buffer(type: number): Bytes | undefined {
     const ctx = this.context();
     switch (type) {
-      case BufferType.HttpRequestBody: return ctx?.stream?.requestBody;
-      case BufferType.HttpResponseBody: return ctx?.stream?.responseBody;
+      case BufferType.HttpRequestBody:
+        return ctx && ctx.exposed & Exposed.RequestBody ? ctx.stream?.requestBody ?? EMPTY_BYTES : EMPTY_BYTES;
+      case BufferType.HttpResponseBody:
+        return ctx && ctx.exposed & Exposed.ResponseBody ? ctx.stream?.responseBody ?? EMPTY_BYTES : EMPTY_BYTES;
+      case BufferType.DownstreamData:
+      case BufferType.UpstreamData:
+      case BufferType.GrpcReceiveBuffer:
+        return EMPTY_BYTES;
       case BufferType.HttpCallResponseBody: return this.rootOf(ctx)?.httpCallResponse?.body;
       case BufferType.VmConfiguration: return this.spec.vmConfiguration;
       case BufferType.PluginConfiguration:
@@ -353,10 +370,12 @@ export class Vm implements QueueOwner {
   /** Envoy's Buffer::copyFrom: prepend (start 0, size 0), replace all, or append; else BadArgument. */
   setBufferBytes(type: number, start: number, size: number, data: Bytes): Status {
     if (type > BufferType.CallData) return Status.BadArgument;
-    const stream = this.context()?.stream;
+    const ctx = this.context();
+    const stream = ctx?.stream;
     const current = this.buffer(type);
     if (!current) return Status.NotFound;
-    if (!stream || (type !== BufferType.HttpRequestBody && type !== BufferType.HttpResponseBody)) return Status.BadArgument;
+    const bit = type === BufferType.HttpRequestBody ? Exposed.RequestBody : type === BufferType.HttpResponseBody ? Exposed.ResponseBody : 0;
+    if (!stream || bit === 0 || !(ctx!.exposed & bit)) return Status.BadArgument;
     let next: Bytes;
     if (start === 0 && size === 0) next = concat(data, current);
     else if (start === 0 && size >= current.byteLength) next = data.slice();
@@ -376,15 +395,17 @@ export class Vm implements QueueOwner {
 
   // -- header maps ------------------------------------------------------------------------------
 
-  /** Readable map (Envoy's getConstMap). */
+  /** Readable map (Envoy's getConstMap): exposed now, or the access-log snapshot. */
   private constMap(mapType: number): HeaderMap | undefined {
     const ctx = this.context();
     const stream = ctx?.stream;
+    const log = stream?.accessLogPhase === true;
+    const exposed = ctx?.exposed ?? 0;
     switch (mapType) {
-      case MapType.HttpRequestHeaders: return stream?.requestHeaders;
-      case MapType.HttpRequestTrailers: return stream?.accessLogPhase ? undefined : stream?.requestTrailers;
-      case MapType.HttpResponseHeaders: return stream?.responseHeaders;
-      case MapType.HttpResponseTrailers: return stream?.responseTrailers;
+      case MapType.HttpRequestHeaders: return log || exposed & Exposed.RequestHeaders ? stream?.requestHeaders : undefined;
+      case MapType.HttpRequestTrailers: return !log && exposed & Exposed.RequestTrailers ? stream?.requestTrailers : undefined;
+      case MapType.HttpResponseHeaders: return log || exposed & Exposed.ResponseHeaders ? stream?.responseHeaders : undefined;
+      case MapType.HttpResponseTrailers: return log || exposed & Exposed.ResponseTrailers ? stream?.responseTrailers : undefined;
       case MapType.HttpCallResponseHeaders: {
         const response = this.rootOf(ctx)?.httpCallResponse;
         return response ? HeaderMap.fromFlat(response.headers) : undefined;
@@ -397,15 +418,17 @@ export class Vm implements QueueOwner {
     }
   }
 
-  /** Writable map (Envoy's getMap): stream maps only, not in the access-log phase. */
+  /** Writable map (Envoy's getMap): a stream map exposed to this context now. */
   private mutableMap(mapType: number): HeaderMap | undefined {
-    const stream = this.context()?.stream;
+    const ctx = this.context();
+    const stream = ctx?.stream;
     if (!stream || stream.accessLogPhase) return undefined;
+    const exposed = ctx!.exposed;
     switch (mapType) {
-      case MapType.HttpRequestHeaders: return stream.requestHeaders;
-      case MapType.HttpRequestTrailers: return stream.requestTrailers;
-      case MapType.HttpResponseHeaders: return stream.responseHeaders;
-      case MapType.HttpResponseTrailers: return stream.responseTrailers;
+      case MapType.HttpRequestHeaders: return exposed & Exposed.RequestHeaders ? stream.requestHeaders : undefined;
+      case MapType.HttpRequestTrailers: return exposed & Exposed.RequestTrailers ? stream.requestTrailers : undefined;
+      case MapType.HttpResponseHeaders: return exposed & Exposed.ResponseHeaders ? stream.responseHeaders : undefined;
+      case MapType.HttpResponseTrailers: return exposed & Exposed.ResponseTrailers ? stream.responseTrailers : undefined;
       default: return undefined;
     }
   }
@@ -511,7 +534,10 @@ export class Vm implements QueueOwner {
   continueStream(streamType: number): Status {
     if (streamType > StreamType.Upstream) return Status.BadArgument;
     if (streamType !== StreamType.Request && streamType !== StreamType.Response) return Status.BadArgument;
-    const hooks = this.context()?.stream?.hooks;
+    const ctx = this.context();
+    // Envoy drops the filter's request-side pointers on continue, whichever direction.
+    if (ctx?.stream) ctx.exposed &= ~(Exposed.RequestHeaders | Exposed.RequestBody | Exposed.RequestTrailers);
+    const hooks = ctx?.stream?.hooks;
     if (hooks) this.defer(() => hooks.continueStream(streamType));
     return Status.Ok;
   }
@@ -571,13 +597,20 @@ export class Vm implements QueueOwner {
     const root = this.rootOf(ctx);
     if (!ctx || !root || this.state !== 'running' && !this.pendingDone) return;
     root.httpCallResponse = response;
+    this.callStatus = response ? { code: 0, message: '' } : { code: Status.BrokenConnection, message: 'reset' };
     try {
       this.invoke(contextId, 'proxy_on_http_call_response', contextId, token,
         response ? response.headers.length >> 1 : 0, response ? response.body.byteLength : 0,
         response ? response.trailers.length >> 1 : 0);
     } finally {
       root.httpCallResponse = undefined;
+      this.callStatus = { code: 0, message: '' };
     }
+  }
+
+  /** proxy_get_status: the status of the call being delivered (0.2.0-era hostcall). */
+  getStatus(): { code: number; message: string } {
+    return this.callStatus;
   }
 
   /** Number of http_calls still waiting for an answer. */

@@ -196,9 +196,11 @@ function extraImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunctio
       return memory.writeU32(Number(lengthPtr), status.length) && memory.writeU32(Number(flagsPtr), status.flags)
         ? Status.Ok : Status.InvalidMemoryAccess;
     },
-    proxy_get_status: (codePtr, ptrPtr, sizePtr) =>
-      memory.writeU32(Number(codePtr), 0) && memory.copyOut(EMPTY_BYTES, Number(ptrPtr), Number(sizePtr))
-        ? Status.Ok : Status.InvalidMemoryAccess,
+    proxy_get_status: (codePtr, ptrPtr, sizePtr) => {
+      const status = vm.getStatus();
+      return memory.writeU32(Number(codePtr), status.code) && memory.copyOut(utf8(status.message), Number(ptrPtr), Number(sizePtr))
+        ? Status.Ok : Status.InvalidMemoryAccess;
+    },
     proxy_get_configuration: (ptrPtr, sizePtr) =>
       memory.copyOut(vm.spec.pluginConfiguration, Number(ptrPtr), Number(sizePtr)) ? Status.Ok : Status.InvalidMemoryAccess,
   };

@@ -6,7 +6,7 @@ import { MapType, MetricType, Status } from '../../src/abi/table.js';
 import { deserializePairs, fromUtf8, serializePairs, utf8 } from '../../host/core/bytes.js';
 import { HeaderMap } from '../../host/core/header-map.js';
 import { HostRuntime, type LogEntry } from '../../host/core/runtime.js';
-import type { StreamState } from '../../host/core/stream-state.js';
+import { Exposed, type StreamState } from '../../host/core/stream-state.js';
 import type { Vm } from '../../host/core/vm.js';
 import { createVm } from '../../host/vm-factory.js';
 import type { WasmMemory, WasmModule } from '../../host/guests/webassembly.js';
@@ -87,7 +87,9 @@ class Probe {
       info: { startTimeMs: 1, requestId: 'req-1', protocol: 'HTTP/1.1', sourceAddress: '127.0.0.1', sourcePort: 1,
         destinationAddress: '127.0.0.1', destinationPort: 2, connectionId: 7, responseCodeDetails: '' },
     };
-    return { id: this.vm.createStreamContext(state), state };
+    const id = this.vm.createStreamContext(state);
+    this.vm.expose(id, Exposed.All); // as if inside the callbacks that hand these maps over
+    return { id, state };
   }
 }
 
@@ -182,7 +184,11 @@ describe('buffers', () => {
     expect(p.root('proxy_get_buffer_bytes', 6, 50, 10, RET_PTR, RET_SIZE)).toBe(Status.Ok);
     expect([p.u32(RET_PTR), p.u32(RET_SIZE)]).toEqual([0, 0]);
     expect(p.root('proxy_get_buffer_bytes', 42, 0, 10, RET_PTR, RET_SIZE)).toBe(Status.BadArgument);
-    expect(p.root('proxy_get_buffer_bytes', 0, 0, 10, RET_PTR, RET_SIZE)).toBe(Status.NotFound);
+    // no http_call response being delivered
+    expect(p.root('proxy_get_buffer_bytes', 4, 0, 10, RET_PTR, RET_SIZE)).toBe(Status.NotFound);
+    // a body outside its callback reads as empty, as Envoy's unset buffer does
+    expect(p.root('proxy_get_buffer_bytes', 0, 0, 10, RET_PTR, RET_SIZE)).toBe(Status.Ok);
+    expect([p.u32(RET_PTR), p.u32(RET_SIZE)]).toEqual([0, 0]);
     // plugin configuration is only readable during start/configure
     expect(p.root('proxy_get_buffer_bytes', 7, 0, 10, RET_PTR, RET_SIZE)).toBe(Status.NotFound);
     expect(p.root('proxy_get_buffer_bytes', 6, 0, 10, OUT_OF_BOUNDS, RET_SIZE)).toBe(Status.InvalidMemoryAccess);
@@ -200,7 +206,9 @@ describe('buffers', () => {
     expect(p.call(s.id, 'proxy_set_buffer_bytes', 0, 0, 100, x, xl)).toBe(Status.Ok);
     expect(fromUtf8(s.state.requestBody!)).toBe('XY');
     expect(p.call(s.id, 'proxy_set_buffer_bytes', 0, 1, 1, x, xl)).toBe(Status.BadArgument);
-    expect(p.call(s.id, 'proxy_set_buffer_bytes', 1, 0, 0, x, xl)).toBe(Status.NotFound);
+    p.vm.expose(s.id, Exposed.ResponseBody, false);
+    expect(p.call(s.id, 'proxy_set_buffer_bytes', 1, 0, 0, x, xl)).toBe(Status.BadArgument);
+    expect(p.call(s.id, 'proxy_set_buffer_bytes', 4, 0, 0, x, xl)).toBe(Status.NotFound);
     expect(p.call(s.id, 'proxy_set_buffer_bytes', 0, 0, 0, OUT_OF_BOUNDS, 10)).toBe(Status.InvalidMemoryAccess);
   });
 });

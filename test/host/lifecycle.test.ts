@@ -2,7 +2,7 @@
 // GuestCallbacks object that records every callback and calls hostcalls on the VM directly).
 
 import { describe, expect, it } from 'vitest';
-import { Action, MapType, StreamType } from '../../src/abi/table.js';
+import { Action, MapType, Status, StreamType } from '../../src/abi/table.js';
 import { fromUtf8, utf8 } from '../../host/core/bytes.js';
 import { HostRuntime } from '../../host/core/runtime.js';
 import { HttpStream, requestFromInput, routerFromInput, runStream } from '../../host/core/stream.js';
@@ -57,6 +57,31 @@ describe('stream lifecycle', () => {
     expect(seen.request).toEqual([':authority', 'example.com', ':path', '/x?y=1', ':method', 'GET', ':scheme', 'http', 'user-agent', 'test']);
     expect(seen.logPath).toBe('/x?y=1');
     expect(seen.logStatus).toBe('200');
+  });
+
+  it("maps are the callback's own: request headers unreadable in the response phase, read-only at log", () => {
+    const calls: string[] = [];
+    const seen: Record<string, unknown> = {};
+    const vm = recordingVm(calls, {
+      proxy_on_request_headers: (v) => {
+        seen.inRequest = value(v, MapType.HttpRequestHeaders, ':path');
+        seen.responseInRequest = value(v, MapType.HttpResponseHeaders, ':status');
+      },
+      proxy_on_response_headers: (v) => {
+        seen.requestInResponse = value(v, MapType.HttpRequestHeaders, ':path');
+        seen.addInResponse = v.addHeaderMapValue(MapType.HttpResponseHeaders, 'x-added', '1');
+      },
+      proxy_on_log: (v) => {
+        seen.addAtLog = v.addHeaderMapValue(MapType.HttpResponseHeaders, 'x-late', '1');
+        seen.trailersAtLog = value(v, MapType.HttpRequestTrailers, 'x');
+      },
+    });
+    const outcome = vm.runStream({ path: '/p' });
+    expect(seen).toEqual({
+      inRequest: '/p', responseInRequest: Status.BadArgument, requestInResponse: Status.BadArgument,
+      addInResponse: Status.Ok, addAtLog: Status.BadArgument, trailersAtLog: Status.NotFound,
+    });
+    expect(outcome.responseHeaders).toContain('x-added');
   });
 
   it('request body and trailers: end_of_stream only on the last piece', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizePath, isIdSegment } from '../../src/metrics/path.js';
+import { normalizePath, isIdSegment, pathNormalizer } from '../../src/metrics/path.js';
 import { createHostMatcher, hostWithoutPort } from '../../src/metrics/hosts.js';
-import { cleanDimensionValue, MAX_DIMENSION_VALUE_LENGTH } from '../../src/metrics/dimensions.js';
+import { boundDimensionValue, cleanDimensionValue, MAX_DIMENSION_VALUE_LENGTH } from '../../src/metrics/dimensions.js';
 import {
   bucketLowerBoundMs, bucketValueMs, LATENCY_BUCKET_COUNT, LatencyHistogram, latencyBucket,
 } from '../../src/metrics/latency.js';
@@ -34,6 +34,14 @@ describe('path normalisation', () => {
     expect(normalizePath('/abc123', ids)).toBe('/abc123');
     expect(isIdSegment('deadbeefcafe')).toBe(false); // hex letters only: a word-like token
     expect(isIdSegment('2024')).toBe(true);
+  });
+
+  it('offers the same results as a per-request function with the options fixed', () => {
+    const cases = ['/a?b', '/users/42?x=1', '/p#f', '/'];
+    for (const options of [strip, keep, ids, { stripQueryString: false, normalizeIds: true }]) {
+      const normalize = pathNormalizer(options);
+      for (const path of cases) expect(normalize(path)).toBe(normalizePath(path, options));
+    }
   });
 
   it('normalises ids before a kept query string without touching the query', () => {
@@ -96,6 +104,13 @@ describe('dimension values', () => {
 
   it('cuts long values', () => {
     expect(cleanDimensionValue('/' + 'a'.repeat(5000))).toHaveLength(MAX_DIMENSION_VALUE_LENGTH);
+  });
+
+  it('bounds values cheaply on the hot path, leaving the rest to cleanDimensionValue', () => {
+    expect(boundDimensionValue(undefined)).toBe('_unknown');
+    expect(boundDimensionValue('')).toBe('_unknown');
+    expect(boundDimensionValue('/caf\u00e9')).toBe('/caf\u00e9');
+    expect(boundDimensionValue('x'.repeat(300))).toHaveLength(MAX_DIMENSION_VALUE_LENGTH);
   });
 });
 

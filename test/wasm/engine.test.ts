@@ -132,6 +132,9 @@ describe('callbacks through the bridge', () => {
     h.headers.set(0, [['x-probe', 'reject']]);
     expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(0);
     expect(h.messages(LogLevel.Error).some((m) => m.startsWith('unhandled promise rejection: Error: async probe failure'))).toBe(true);
+    const errorsBefore = h.messages(LogLevel.Error).length;
+    expect(h.foreign(15, new Uint8Array(0))).toEqual(['caught late']);
+    expect(h.messages(LogLevel.Error)).toHaveLength(errorsBefore);
   });
 });
 
