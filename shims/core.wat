@@ -45,6 +45,9 @@
   ;; Returns 0 if converting the value threw (the exception stays pending for QuickJS).
   (func $bytes_in (param $h i32) (param $slot i32) (param $utf8 i32) (result i32)
     (local $p i32) (local $ab i32)
+    ;; undefined / null: no bytes (e.g. an http_call without a body)
+    (if (i32.or (call $qjs_is_undefined (local.get $h)) (call $qjs_is_null (local.get $h)))
+      (then (i32.store (local.get $slot) (local.get $slot)) (return (i32.const 1))))
     (if (call $qjs_is_array_buffer (local.get $h))
       (then
         (local.set $p (call $qjs_get_array_buffer (local.get $h) (i32.add (local.get $slot) (i32.const 4))))
@@ -96,6 +99,15 @@
   (func $pairs_in (param $h i32) (param $slot i32) (result i32)
     (local $lenh i32) (local $n i32) (local $np i32) (local $tmp i32) (local $i i32) (local $e i32)
     (local $p i32) (local $size i32) (local $buf i32) (local $w i32) (local $ok i32)
+    ;; undefined / null: no pairs (the ABI's empty map is a zero count)
+    (if (i32.or (call $qjs_is_undefined (local.get $h)) (call $qjs_is_null (local.get $h)))
+      (then
+        (local.set $buf (call $malloc (i32.const 4)))
+        (i32.store (local.get $buf) (i32.const 0))
+        (i32.store (local.get $slot) (local.get $buf))
+        (i32.store offset=4 (local.get $slot) (i32.const 4))
+        (i32.store offset=8 (local.get $slot) (i32.const 2))
+        (return (i32.const 1))))
     (local.set $lenh (call $qjs_get_prop_string (local.get $h) (i32.add (global.get $consts) (i32.const 8))))
     ;; e.g. undefined.length: the TypeError stays pending and reaches the caller
     (if (call $qjs_is_exception (local.get $lenh)) (then (call $qjs_free_value (local.get $lenh)) (return (i32.const 0))))

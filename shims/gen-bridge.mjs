@@ -67,6 +67,8 @@ const QJS_IMPORTS = `
   (import "quickjs" "qjs_get_exception" (func $qjs_get_exception (result i32)))
   (import "quickjs" "qjs_is_object" (func $qjs_is_object (param i32) (result i32)))
   (import "quickjs" "qjs_is_string" (func $qjs_is_string (param i32) (result i32)))
+  (import "quickjs" "qjs_is_undefined" (func $qjs_is_undefined (param i32) (result i32)))
+  (import "quickjs" "qjs_is_null" (func $qjs_is_null (param i32) (result i32)))
   (import "quickjs" "qjs_is_array_buffer" (func $qjs_is_array_buffer (param i32) (result i32)))
   (import "quickjs" "qjs_get_array_buffer" (func $qjs_get_array_buffer (param i32 i32) (result i32)))
   (import "quickjs" "qjs_get_typed_array_buffer" (func $qjs_get_typed_array_buffer (param i32 i32 i32 i32) (result i32)))

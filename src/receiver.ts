@@ -116,6 +116,12 @@ export class ReceiverRoot extends RootContext {
       this.seriesOverflowed += running.merger.add(decoded.message).overflowedSeries;
     }
     this.enforceBufferBound(running);
+    if (this.shuttingDown) {
+      // A sender's last aggregate after our final publish: send it before proxy_done.
+      const now = this.getCurrentTime();
+      this.publish(running, now);
+      running.publisher.pump(now);
+    }
   }
 
   override onTick(): void {
@@ -152,6 +158,7 @@ export class ReceiverRoot extends RootContext {
   private publish(running: Running, now: number): void {
     const plan = planPublish(running.merger.drain(), running.settings);
     running.publisher.add(plan.batches, now, this.nextPublishMs);
+    this.malformedLogged = 0;
     if (plan.datums === 0 && running.publisher.idle) return; // an idle interval: nothing to say
     this.log.debug(() =>
       `receiver: publish: ${plan.windows} window(s), ${plan.series} series, ${plan.datums} datum(s) in ${plan.batches.length} call(s); `
@@ -161,7 +168,6 @@ export class ReceiverRoot extends RootContext {
       this.log.warn(`receiver: ${this.seriesOverflowed} series went to the _overflow series this interval (max_series ${running.config.maxSeries})`);
     }
     this.seriesOverflowed = 0;
-    this.malformedLogged = 0;
   }
 
   private enforceBufferBound(running: Running): void {
@@ -238,10 +244,12 @@ export class ReceiverRoot extends RootContext {
       failed: (entry, outcome, willRetry) => {
         counters.putFailures.increment();
         if (willRetry) counters.putRetries.increment();
-        const what = `PutMetricData failed (${outcome.status ?? 'no answer'} ${outcome.code}${outcome.message ? `: ${outcome.message}` : ''})`;
+        const detail = `${outcome.code}${outcome.message ? `: ${outcome.message}` : ''}`;
+        const what = `PutMetricData failed (${outcome.status !== undefined ? `${outcome.status} ` : ''}${detail})`;
         if (outcome.kind === 'client_error') this.log.error(`receiver: ${what}; not retried, ${entry.batch.datums} datum(s) dropped`);
         else if (willRetry) this.log.warn(`receiver: ${what}; retry ${entry.retries} of ${this.running?.config.maxRetries ?? 0}`);
-        else this.log.warn(`receiver: ${what}; no retries left, ${entry.batch.datums} datum(s) kept for the next publish`);
+        else if (!this.shuttingDown) this.log.warn(`receiver: ${what}; no retries left, ${entry.batch.datums} datum(s) kept for the next publish`);
+        else this.log.warn(`receiver: ${what}; no retries left`);
       },
       dropped: (datums, reason) => {
         counters.datumsDropped.increment(datums);

@@ -151,7 +151,13 @@ describe('receiver plugin: publishing', () => {
     r.sendSeries(T0_MS + 1000, series('a.test', 4));
     expect(r.counter('messages_malformed')).toBe(2);
     expect(r.host.logs).toContainEqual([LogLevel.Warn, 'receiver: rejected a malformed queue message: unsupported version 9 (expected 1)']);
+    for (let i = 0; i < 20; i++) r.send('[]');
+    expect(r.counter('messages_malformed')).toBe(22);
+    const malformedLines = () => r.host.logs.filter(([, line]) => line.includes('malformed')).length;
+    expect(malformedLines()).toBe(10); // bounded per interval
     await r.at(T0_MS + 60_000);
+    r.send('[]');
+    expect(malformedLines()).toBe(11); // a new interval logs again
     expect(r.bodyOf(0).MetricData[0]).toMatchObject({ StatisticValues: { Sum: 4 } });
   });
 
@@ -254,6 +260,21 @@ describe('receiver plugin: shutdown', () => {
     await r.respond(0, 200);
     expect(r.host.doneCalls).toBe(1);
     expect(r.counter('datums_published')).toBe(1);
+  });
+
+  it('also sends what arrives on the queue while the final publish is in flight', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 3));
+    r.callbacks['proxy_on_done']!(ROOT);
+    await settle();
+    r.sendSeries(T0_MS + 2000, series('late.test', 2));
+    await settle();
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    expect(r.host.httpCallRecords[1]!.body).toContain('late.test');
+    await r.respond(0, 200);
+    expect(r.host.doneCalls).toBe(0);
+    await r.respond(1, 200);
+    expect(r.host.doneCalls).toBe(1);
   });
 
   it('finishes at once when nothing is buffered', () => {
