@@ -98,6 +98,25 @@ describe('callbacks through the bridge', () => {
     expect(h.headers.get(2)).toEqual([['x-added', 'yes ✓']]);
   });
 
+  it('serializes pairs and bytes for a hostcall (http_call, set_header_map_pairs); null means empty', () => {
+    const h = startVm();
+    const headers = [':method', 'POST', ':path', '/', 'x-ü', '✓ value', 'empty', ''];
+    expect(h.foreign(16, Buffer.from(JSON.stringify(['cluster_a', headers, '{"body":"é"}', ['grpc-status', '0']])))).toEqual(['token 1']);
+    expect(h.httpCalls[0]).toEqual({
+      upstream: 'cluster_a', headers: [[':method', 'POST'], [':path', '/'], ['x-ü', '✓ value'], ['empty', '']],
+      body: Buffer.from('{"body":"é"}'), trailers: [['grpc-status', '0']], timeoutMs: 1500,
+    });
+    expect(h.headers.get(2)).toEqual([[':method', 'POST'], [':path', '/'], ['x-ü', '✓ value'], ['empty', '']]);
+    expect(h.foreign(16, Buffer.from(JSON.stringify(['c', [], null, null])))).toEqual(['token 2']);
+    expect(h.httpCalls[1]).toEqual({ upstream: 'c', headers: [], body: Buffer.alloc(0), trailers: [], timeoutMs: 1500 });
+  });
+
+  it('follows table.ts result conventions: [bytes, cas], ids, u64 values, Status / -Status on failure', () => {
+    const h = startVm();
+    const big = 2 ** 40 + 5;
+    expect(h.foreign(17, new Uint8Array(0))).toEqual([JSON.stringify([0, ['v1', 1], 8, 1, 0, big, 0, big - 7, -1])]);
+  });
+
   it('does not enter JS for a callback the plugin does not implement', () => {
     const h = startVm();
     h.calls.length = 0;
