@@ -31,6 +31,10 @@ export const FEATURES = [
   'reference-types', 'multivalue', 'extended-const', 'call-indirect-overlong',
 ];
 
+const USAGE = `usage: node build.mjs [--skip-typecheck] [--quiet] [--entry FILE.ts --out FILE.wasm]
+  no --entry: builds sender.wasm and receiver.wasm from src/sender.ts and src/receiver.ts
+  --entry:    builds one module from a fixture whose default export is (host) => { callbacks, implemented }`;
+
 class BuildError extends Error {}
 
 function parseArgs(argv) {
@@ -41,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--out') opts.out = argv[++i];
     else if (a === '--skip-typecheck') opts.typecheck = false;
     else if (a === '--quiet') opts.quiet = true;
+    else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new BuildError(`unknown argument '${a}' (expected --entry FILE --out FILE, --skip-typecheck, --quiet)`);
   }
   if ((opts.entry === null) !== (opts.out === null)) throw new BuildError('--entry and --out go together');
