@@ -186,6 +186,18 @@
   (func $out_u64 (param $st i32) (param $slot i32) (result i32)
     (if (local.get $st) (then (return (call $num_neg_status (local.get $st)))))
     (call $num (f64.convert_i64_u (i64.load (local.get $slot)))))
+  ;; Returned bytes holding a little-endian u64 (int64 properties: times, durations) -> a number.
+  (func $out_u64le (param $st i32) (param $slot i32) (result i32)
+    (local $p i32) (local $v f64)
+    (if (local.get $st) (then (return (call $num_neg_status (local.get $st)))))
+    (local.set $p (i32.load (local.get $slot)))
+    (if (i32.ne (i32.load offset=4 (local.get $slot)) (i32.const 8))
+      (then
+        (if (local.get $p) (then (call $free (local.get $p))))
+        (return (call $num_neg_status (i32.const 3)))))
+    (local.set $v (f64.convert_i64_u (i64.load (local.get $p))))
+    (call $free (local.get $p))
+    (call $num (local.get $v)))
   (func $out_bytes_cas (param $st i32) (param $slot i32) (result i32)
     (local $arr i32) (local $v i32)
     (if (local.get $st) (then (return (call $num_u32 (local.get $st)))))
@@ -313,7 +325,8 @@
     (call $frame_pop (i32.const 32))
     (local.get $res))
 
-  ;; registerCallbacks(fns: Function[] in CALLBACKS order, implementedMask: number)
+  ;; registerCallbacks(fns: Function[] in CALLBACKS order, rootMask: number[, httpMask: number])
+  ;; Without httpMask, every context uses rootMask.
   (func $prim_registerCallbacks (param $argc i32) (param $argv i32) (result i32)
     (local $i i32) (local $slot i32) (local $old i32)
     (if (i32.lt_u (local.get $argc) (i32.const 2)) (then (return (call $num_u32 (i32.const 2)))))
@@ -325,8 +338,56 @@
       (i32.store (local.get $slot) (call $qjs_get_prop_uint32 (i32.load (local.get $argv)) (local.get $i)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
-    (global.set $implemented (call $arg_u32 (i32.load offset=4 (local.get $argv))))
+    (call $set_masks (i32.sub (local.get $argc) (i32.const 1)) (i32.add (local.get $argv) (i32.const 4))))
+
+  ;; setCallbackMasks(rootMask: number[, httpMask: number]): the dispatcher changed what it needs
+  ;; (e.g. a second root context ended its stateless HTTP mode)
+  (func $prim_setCallbackMasks (param $argc i32) (param $argv i32) (result i32)
+    (if (i32.lt_u (local.get $argc) (i32.const 1)) (then (return (call $num_u32 (i32.const 2)))))
+    (call $set_masks (local.get $argc) (local.get $argv)))
+
+  (func $set_masks (param $argc i32) (param $argv i32) (result i32)
+    (global.set $mask_root (call $arg_u32 (i32.load (local.get $argv))))
+    (global.set $mask_http
+      (select (call $arg_u32 (i32.load offset=4 (local.get $argv))) (global.get $mask_root)
+              (i32.ge_u (local.get $argc) (i32.const 2))))
     (call $num_u32 (i32.const 0)))
+
+  ;; ---- root context ids: which mask a callback's context uses ----
+  (func $is_root (param $id i32) (result i32)
+    (local $i i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (global.get $root_count)))
+      (if (i32.eq (i32.load (i32.add (global.get $roots) (i32.shl (local.get $i) (i32.const 2)))) (local.get $id))
+        (then (return (i32.const 1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.const 0))
+  (func $add_root (param $id i32)
+    (if (call $is_root (local.get $id)) (then (return)))
+    (if (i32.ge_u (global.get $root_count) (global.get $root_capacity))
+      (then (global.set $roots_overflow (i32.const 1)) (return)))
+    (i32.store (i32.add (global.get $roots) (i32.shl (global.get $root_count) (i32.const 2))) (local.get $id))
+    (global.set $root_count (i32.add (global.get $root_count) (i32.const 1))))
+  (func $remove_root (param $id i32)
+    (local $i i32) (local $at i32)
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (global.get $root_count)))
+      (local.set $at (i32.add (global.get $roots) (i32.shl (local.get $i) (i32.const 2))))
+      (if (i32.eq (i32.load (local.get $at)) (local.get $id))
+        (then
+          ;; move the last id into this entry
+          (global.set $root_count (i32.sub (global.get $root_count) (i32.const 1)))
+          (i32.store (local.get $at) (i32.load (i32.add (global.get $roots) (i32.shl (global.get $root_count) (i32.const 2)))))
+          (return)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next))))
+  ;; A root the list could not hold would look like a stream: past capacity, unknown contexts get
+  ;; both masks (correct, only slower).
+  (func $mask_for (param $id i32) (result i32)
+    (if (call $is_root (local.get $id)) (then (return (global.get $mask_root))))
+    (if (global.get $roots_overflow) (then (return (i32.or (global.get $mask_root) (global.get $mask_http)))))
+    (global.get $mask_http))
 
   ;; randomBytes(length)
   (func $prim_randomBytes (param $argc i32) (param $argv i32) (result i32)

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Bridge operations that are not proxy_* hostcalls, in dispatch order after HOSTCALLS. */
-export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks'];
+export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks'];
 
 /** First byte of a host function's name; the name is one byte: FIRST_NAME_BYTE + dispatch index. */
 export const FIRST_NAME_BYTE = 0x21;
@@ -38,6 +38,11 @@ const CSTRINGS = [
 const SHA256_K_OFFSET = 128;
 /** Unhandled promise rejections parked per callback before they are logged (see core.wat). */
 const REJECTION_CAPACITY = 32;
+/**
+ * Root context ids the bridge remembers (roots are few: one per plugin configuration in the VM).
+ * Past this many, unknown roots are served with the union of both masks (see core.wat).
+ */
+const ROOT_CAPACITY = 16;
 const CONSTS_SIZE = SHA256_K_OFFSET + 256;
 const SHA256_K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -90,11 +95,11 @@ export function abiParams(spec) {
   for (const [, kind] of spec.args) {
     if (kind === 'i64') params.push('i64');
     else if (kind === 'i32' || kind === 'u32') params.push('i32');
-    else params.push('i32', 'i32');
+    else params.push('i32', 'i32'); // str, bytes, pairs; strs: one str per call
   }
   switch (spec.out) {
     case 'status': break;
-    case 'str': case 'bytes': case 'pairs': params.push('i32', 'i32'); break;
+    case 'str': case 'bytes': case 'pairs': case 'strs': case 'u64le': params.push('i32', 'i32'); break;
     case 'u32': case 'u64': params.push('i32'); break;
     case 'bytes_cas': params.push('i32', 'i32', 'i32'); break;
     default: throw new Error(`table.ts: unknown out kind '${spec.out}' for ${spec.js}`);
@@ -117,6 +122,7 @@ function proxyImports(hostcalls) {
 
 // One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
 function hostcallFunction(spec, index) {
+  if (isCompositeSpec(spec)) return compositeHostcallFunction(spec, index);
   const nargs = spec.args.length;
   const outSlot = 16 * nargs;
   const frameSize = outSlot + 16;
@@ -164,6 +170,7 @@ function hostcallFunction(spec, index) {
     case 'pairs': callArgs.push(out, outAt(4)); convert = `(call $out_pairs (local.get $st) ${out})`; break;
     case 'u32': callArgs.push(out); convert = `(call $out_u32 (local.get $st) ${out})`; break;
     case 'u64': callArgs.push(out); convert = `(call $out_u64 (local.get $st) ${out})`; break;
+    case 'u64le': callArgs.push(out, outAt(4)); convert = `(call $out_u64le (local.get $st) ${out})`; break;
     case 'bytes_cas': callArgs.push(out, outAt(4), outAt(8)); convert = `(call $out_bytes_cas (local.get $st) ${out})`; break;
     default: throw new Error(`table.ts: unknown out kind '${spec.out}'`);
   }
@@ -179,6 +186,102 @@ function hostcallFunction(spec, index) {
     (local.set $res ${convert})
     (call $frame_pop (i32.const ${frameSize}))
     (local.get $res))`;
+}
+
+function isCompositeSpec(spec) {
+  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs');
+}
+
+// A composite hostcall (table.ts): one crossing, the proxy_* call once per element of the 'strs'
+// argument, the results gathered into one JS array (undefined where the call said NotFound; any
+// other failure status ends the batch and is the result).
+function compositeHostcallFunction(spec, index) {
+  const strsArgs = spec.args.map(([, kind], k) => (kind === 'strs' ? k : -1)).filter((k) => k >= 0);
+  if (spec.out !== 'strs' || strsArgs.length !== 1) {
+    throw new Error(`table.ts: composite ${spec.js} needs exactly one 'strs' arg and out 'strs'`);
+  }
+  const listAt = strsArgs[0];
+  const nargs = spec.args.length;
+  const outSlot = 16 * nargs;
+  const frameSize = outSlot + 16;
+  const lines = [];
+  const locals = ['(local $frame i32)', '(local $st i32)', '(local $arr i32)', '(local $n i32)', '(local $i i32)',
+    '(local $e i32)', '(local $ok i32)', '(local $v i32)'];
+  const callArgs = [];
+  const argHandle = (k) => `(i32.load offset=${4 * k} (local.get $argv))`;
+  const slotOf = (k) => `(i32.add (local.get $frame) (i32.const ${16 * k}))`;
+  const fail = `(then (call $release_slots (local.get $frame) (i32.const ${nargs})) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0)))`;
+  spec.args.forEach(([, kind], k) => {
+    switch (kind) {
+      case 'i32': case 'u32':
+        locals.push(`(local $a${k} i32)`);
+        lines.push(`(local.set $a${k} (call $arg_${kind} ${argHandle(k)}))`);
+        callArgs.push(`(local.get $a${k})`);
+        break;
+      case 'i64':
+        locals.push(`(local $a${k} i64)`);
+        lines.push(`(local.set $a${k} (call $arg_i64 ${argHandle(k)}))`);
+        callArgs.push(`(local.get $a${k})`);
+        break;
+      case 'str': case 'bytes':
+        lines.push(`(if (i32.eqz (call $bytes_in ${argHandle(k)} ${slotOf(k)} (i32.const 1))) ${fail})`);
+        callArgs.push(`(i32.load ${slotOf(k)})`, `(i32.load offset=4 ${slotOf(k)})`);
+        break;
+      case 'strs':
+        // its length now; each element goes through this arg's slot inside the loop
+        lines.push(`(local.set $e (call $qjs_get_prop_string ${argHandle(k)} (i32.add (global.get $consts) (i32.const 8))))`);
+        lines.push(`(if (call $qjs_is_exception (local.get $e)) (then (call $qjs_free_value (local.get $e)) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0))))`);
+        lines.push('(local.set $n (call $arg_u32 (local.get $e)))');
+        lines.push('(call $qjs_free_value (local.get $e))');
+        callArgs.push(`(i32.load ${slotOf(k)})`, `(i32.load offset=4 ${slotOf(k)})`);
+        break;
+      default: throw new Error(`table.ts: arg kind '${kind}' is not supported in composite ${spec.js}`);
+    }
+  });
+  const out = `(i32.add (local.get $frame) (i32.const ${outSlot}))`;
+  callArgs.push(out, `(i32.add (local.get $frame) (i32.const ${outSlot + 4}))`);
+  const listSlot = slotOf(listAt);
+  return `
+  ;; [${index}] ${spec.js} -> ${spec.abi} per element (composite)
+  (func $hc_${index} (param $argc i32) (param $argv i32) (result i32)
+    ${locals.join(' ')}
+    (if (i32.lt_u (local.get $argc) (i32.const ${nargs})) (then (return (call $num_u32 (i32.const 2)))))
+    (local.set $frame (call $frame_push (i32.const ${frameSize})))
+    ${lines.join('\n    ')}
+    (local.set $arr (call $qjs_new_array))
+    (block $stop (loop $next
+      (br_if $stop (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $e (call $qjs_get_prop_uint32 ${argHandle(listAt)} (local.get $i)))
+      (local.set $ok (call $bytes_in (local.get $e) ${listSlot} (i32.const 1)))
+      (if (i32.eqz (local.get $ok))
+        (then
+          ;; converting the element threw: the exception stays pending for QuickJS
+          (call $qjs_free_value (local.get $e))
+          (call $qjs_free_value (local.get $arr))
+          (call $release_slots (local.get $frame) (i32.const ${nargs}))
+          (call $frame_pop (i32.const ${frameSize}))
+          (return (i32.const 0))))
+      (i64.store ${out} (i64.const 0))
+      (local.set $st (call $${spec.abi} ${callArgs.join(' ')}))
+      (call $bytes_release ${listSlot})
+      (call $qjs_free_value (local.get $e))
+      (if (i32.eqz (local.get $st))
+        (then
+          (local.set $v (call $out_str (i32.const 0) ${out}))
+          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
+          (call $qjs_free_value (local.get $v)))
+        (else
+          (if (i32.eq (local.get $st) (i32.const 1))
+            (then (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (global.get $undefined))))
+            (else
+              (call $qjs_free_value (local.get $arr))
+              (local.set $arr (call $num_u32 (local.get $st)))
+              (br $stop)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $release_slots (local.get $frame) (i32.const ${nargs}))
+    (call $frame_pop (i32.const ${frameSize}))
+    (local.get $arr))`;
 }
 
 function hostCallDispatch(hostcalls) {
@@ -200,18 +303,33 @@ function hostCallDispatch(hostcalls) {
     (call $qjs_get_undefined))`;
 }
 
+// Each export checks the mask of its context's kind: root contexts (learnt at
+// proxy_on_context_create with parent 0, forgotten at their proxy_on_delete) use the root mask,
+// every other context the HTTP mask; so a root overriding onDone costs streams nothing.
 function callbackExports(callbacks) {
-  if (callbacks.length > 32) throw new Error('table.ts: more than 32 callbacks do not fit the implemented mask');
+  if (callbacks.length > 32) throw new Error('table.ts: more than 32 callbacks do not fit the implemented masks');
   return callbacks.map((cb, i) => {
     if (cb.params.length > 5) throw new Error(`table.ts: ${cb.name} has more than 5 parameters`);
+    if (cb.params[0] !== 'contextId') throw new Error(`table.ts: ${cb.name} must take contextId first`);
     const params = cb.params.map((p) => `(param $${p} i32)`).join(' ');
     const args = [0, 1, 2, 3, 4].map((k) => (k < cb.params.length ? `(local.get $${cb.params[k]})` : '(i32.const 0)')).join(' ');
     const call = `(call $invoke (i32.const ${i}) (i32.const ${cb.params.length}) ${args} (i32.const ${cb.fallback}))`;
-    const skip = `(i32.eqz (i32.and (global.get $implemented) (i32.const ${(1 << i) | 0})))`;
-    if (cb.result === 'void') {
-      return `  (func (export "${cb.name}") ${params}\n    (if ${skip} (then (return)))\n    (drop ${call}))`;
+    const bit = `(i32.const ${(1 << i) | 0})`;
+    let mask = '(call $mask_for (local.get $contextId))';
+    let before = '';
+    let after = '';
+    if (cb.name === 'proxy_on_context_create') {
+      before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))))\n    ';
+      mask = '(select (global.get $mask_root) (call $mask_for (local.get $contextId)) (i32.eqz (local.get $parentContextId)))';
+    } else if (cb.name === 'proxy_on_delete') {
+      // the mask is read before the root is forgotten; forgotten whether or not JS is entered
+      after = '\n    (call $remove_root (local.get $contextId))';
     }
-    return `  (func (export "${cb.name}") ${params} (result i32)\n    (if ${skip} (then (return (i32.const ${cb.fallback}))))\n    ${call})`;
+    const skip = `(i32.eqz (i32.and ${mask} ${bit}))`;
+    if (cb.result === 'void') {
+      return `  (func (export "${cb.name}") ${params}\n    ${before}(if ${skip} (then${after ? ` ${after.trim()}` : ''} (return)))\n    (drop ${call})${after})`;
+    }
+    return `  (func (export "${cb.name}") ${params} (result i32)\n    ${before}(if ${skip} (then (return (i32.const ${cb.fallback}))))\n    ${call})`;
   }).join('\n');
 }
 
@@ -225,7 +343,14 @@ function bridgeInit(callbacks) {
   return `
   (global $consts (mut i32) (i32.const 0))
   (global $cb_table (mut i32) (i32.const 0))
-  (global $implemented (mut i32) (i32.const 0))
+  ;; implemented masks (bit i = CALLBACKS[i]) for root contexts and for all other contexts
+  (global $mask_root (mut i32) (i32.const 0))
+  (global $mask_http (mut i32) (i32.const 0))
+  ;; known root context ids ($root_capacity of them); past that, $roots_overflow
+  (global $roots (mut i32) (i32.const 0))
+  (global $root_count (mut i32) (i32.const 0))
+  (global $roots_overflow (mut i32) (i32.const 0))
+  (global $root_capacity i32 (i32.const ${ROOT_CAPACITY}))
   (global $undefined (mut i32) (i32.const 0))
   (global $rejections (mut i32) (i32.const 0))
   (global $rejection_count (mut i32) (i32.const 0))
@@ -241,11 +366,12 @@ function bridgeInit(callbacks) {
     (global.set $cb_table (call $malloc (i32.const ${4 * callbacks.length})))
     (memory.fill (global.get $cb_table) (i32.const 0) (i32.const ${4 * callbacks.length}))
     (global.set $rejections (call $malloc (i32.const ${8 * REJECTION_CAPACITY})))
+    (global.set $roots (call $malloc (i32.const ${4 * ROOT_CAPACITY})))
     (global.set $undefined (call $qjs_get_undefined)))
   ;; Build-time only: logs rejections left unhandled by the init (the build then fails).
   (func (export "acpw_flush_rejections") (call $report_rejections))
-  ;; Build-time only: the implemented mask, for the snapshot report.
-  (func (export "acpw_implemented_mask") (result i32) (global.get $implemented))`;
+  ;; Build-time only: the implemented masks (their union), for the snapshot report.
+  (func (export "acpw_implemented_mask") (result i32) (i32.or (global.get $mask_root) (global.get $mask_http)))`;
 }
 
 /** The bridge module as WAT text. */

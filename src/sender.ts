@@ -2,16 +2,17 @@
 // latency, aggregates inside its VM and hands the aggregate to the receiver's queue
 // `aws_cloudwatch_metric` on every tick (flush_interval_millisecond) or when a size bound is hit.
 //
-// Per request: one hostcall at request headers (the start time) and up to five at stream end
-// (time, :authority, and when the host matches :method, :path, :status). Envoy counters are
-// updated once per flush, not per request, to spare a crossing per request. The root does not
-// override onDone: proxy_on_done is shared with HTTP contexts, and overriding it would cost a
-// JS callback on every stream (what is aggregated since the last tick is lost on shutdown).
+// Per request: the HTTP context overrides only onLog, so the SDK keeps no context per stream
+// (stateless mode, context.ts) and JS is entered once per request. At stream end: one crossing
+// for :authority, :method and :path, and when the host matches, :status, the current time and
+// the `request.time` attribute (the stream's start; latency = now - start, so no callback at
+// request headers is needed). Envoy counters are updated once per flush, not per request, to
+// spare a crossing per request. The root overrides onDone to flush what it aggregated since the
+// last tick (the bridge masks root and stream callbacks apart: streams do not pay for it).
 
-import { Action, definePlugin, HttpContext, RootContext, type Counter } from './abi/index.js';
+import { definePlugin, HttpContext, RootContext, wirePropertyPath, type Counter } from './abi/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { SenderAggregator } from './metrics/aggregator.js';
-import { boundDimensionValue } from './metrics/dimensions.js';
 import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
 import { latencyBucket } from './metrics/latency.js';
 import { pathNormalizer } from './metrics/path.js';
@@ -73,6 +74,12 @@ export class SenderRoot extends RootContext {
     this.flush(true);
   }
 
+  /** Shutdown (or reconfiguration): hand what was aggregated since the last tick to the receiver. */
+  override onDone(): boolean {
+    this.flush(true);
+    return true;
+  }
+
   /** True when requests to this authority are recorded. */
   matchesHost(authority: string): boolean {
     return this.state !== undefined && this.state.matches(authority);
@@ -82,14 +89,12 @@ export class SenderRoot extends RootContext {
   record(authority: string, method: string | undefined, rawPath: string | undefined, status: string | undefined, latencyMs: number, nowMs: number): void {
     const state = this.state;
     if (state === undefined) return;
-    const path = rawPath === undefined ? undefined : state.normalizePath(rawPath);
-    const overflowed = state.aggregator.record(
-      boundDimensionValue(authority), boundDimensionValue(method), boundDimensionValue(path), boundDimensionValue(status),
-      latencyMs < 0 ? -1 : latencyBucket(latencyMs), nowMs,
-    );
+    const aggregator = state.aggregator;
+    if (aggregator.recordRequest(authority, method, rawPath, status, latencyMs < 0 ? -1 : latencyBucket(latencyMs), nowMs, state.normalizePath)) {
+      this.unreportedOverflow++;
+    }
     this.unreportedRequests++;
-    if (overflowed) this.unreportedOverflow++;
-    if (state.aggregator.full) this.flush(false);
+    if (aggregator.full) this.flush(false);
   }
 
   private flush(endWindow: boolean): void {
@@ -140,23 +145,26 @@ export class SenderRoot extends RootContext {
   }
 }
 
-export class SenderHttp extends HttpContext<SenderRoot> {
-  private startNs = -1;
+/** Read at stream end in one crossing; [0] decides whether the rest matters. */
+const REQUEST_HEADER_NAMES: readonly string[] = [':authority', ':method', ':path'];
+/** The stream's start (Envoy's StreamInfo start time), ns since the epoch. */
+const REQUEST_TIME = wirePropertyPath(['request', 'time']);
 
-  override onRequestHeaders(_numHeaders: number, _endOfStream: boolean): Action {
-    this.startNs = this.getCurrentTimeNanoseconds();
-    return Action.Continue;
+export class SenderHttp extends HttpContext<SenderRoot> {
+  // Built per request (stateless mode): an explicit constructor spares QuickJS the implicit
+  // one's rest/spread arguments array.
+  constructor(contextId: number, root: SenderRoot) {
+    super(contextId, root);
   }
 
   override onLog(): void {
-    const authority = this.getRequestHeader(':authority') ?? '';
+    const request = this.getRequestHeaderValues(REQUEST_HEADER_NAMES);
+    const authority = request[0] ?? '';
     if (!this.root.matchesHost(authority)) return;
     const nowNs = this.getCurrentTimeNanoseconds();
-    const latencyMs = this.startNs < 0 ? -1 : (nowNs - this.startNs) / 1e6;
-    this.root.record(
-      authority, this.getRequestHeader(':method'), this.getRequestHeader(':path'), this.getResponseHeader(':status'),
-      latencyMs, Math.floor(nowNs / 1e6),
-    );
+    const startNs = this.getPropertyUint64(REQUEST_TIME);
+    const latencyMs = startNs === undefined || startNs <= 0 ? -1 : (nowNs - startNs) / 1e6;
+    this.root.record(authority, request[1], request[2], this.getResponseHeader(':status'), latencyMs, Math.floor(nowNs / 1e6));
   }
 }
 

@@ -105,6 +105,8 @@ export class MiniVm {
   private nextContextId = ROOT_CONTEXT_ID + 1;
   private request = NO_HEADERS;
   private response = NO_HEADERS;
+  /** performance.now() at the current stream's start (Envoy's StreamInfo start time). */
+  private streamStartMs = 0;
   private callResponseHeaders = NO_HEADERS;
   private callResponseBody: Uint8Array = new Uint8Array(0);
   private readonly onRequestHeaders: GuestFunction;
@@ -156,6 +158,7 @@ export class MiniVm {
     const id = this.nextContextId++;
     this.request = request;
     this.response = NO_HEADERS;
+    this.streamStartMs = performance.now();
     this.onContextCreate(id, ROOT_CONTEXT_ID);
     this.onRequestHeaders(id, request.size, 1);
     this.response = response;
@@ -173,6 +176,7 @@ export class MiniVm {
     this.request = request;
     this.response = NO_HEADERS;
     let t = performance.now();
+    this.streamStartMs = t;
     const lap = (i: number): void => {
       const now = performance.now();
       phases[i]! += now - t;
@@ -320,7 +324,19 @@ export class MiniVm {
         return Status.Ok;
       },
       proxy_get_property: (pathPtr, pathLen, retPtr, retLen) => {
-        const value = this.property(str(pathPtr, pathLen).replace(/\0/g, '.'));
+        const path = str(pathPtr, pathLen).replace(/\0/g, '.');
+        if (path === 'request.time') {
+          // Envoy: int64 ns since the epoch, little-endian; the clock of proxy_get_current_time_nanoseconds
+          const ns = (performance.timeOrigin + this.streamStartMs) * 1e6 + Number(host.clockOffsetNs);
+          const high = Math.floor(ns / 4294967296);
+          const bytes = new Uint8Array(8);
+          const view = new DataView(bytes.buffer);
+          view.setUint32(0, ns - high * 4294967296, true);
+          view.setUint32(4, high, true);
+          mem().returnBytes(bytes, Number(retPtr), Number(retLen));
+          return Status.Ok;
+        }
+        const value = this.property(path);
         if (value === undefined) return Status.NotFound;
         mem().returnBytes(encoder.encode(value), Number(retPtr), Number(retLen));
         return Status.Ok;

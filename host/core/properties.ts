@@ -1,5 +1,7 @@
 // proxy_get_property paths, answered as Envoy's attribute reference answers them: strings as
-// bytes, integers as 8-byte little-endian, header maps in the pairs wire format.
+// bytes, integers as 8-byte little-endian, header maps in the pairs wire format; timestamps as
+// int64 nanoseconds since the epoch and durations as int64 nanoseconds (Envoy's serializeValue:
+// absl::ToUnixNanos / ToInt64Nanoseconds), little-endian.
 
 import { randomUUID } from 'node:crypto';
 import { EMPTY_BYTES, int64Bytes, serializePairs, utf8, type Bytes } from './bytes.js';
@@ -69,7 +71,8 @@ function requestProperty(rest: readonly string[], stream: StreamState): Bytes | 
     case 'id': return utf8(stream.info.requestId ??= randomUUID());
     case 'protocol': return utf8(stream.info.protocol);
     case 'time': return int64Bytes(msToNs(stream.info.startTimeMs));
-    case 'duration': return stream.info.durationMs === undefined ? undefined : int64Bytes(msToNs(stream.info.durationMs));
+    // Envoy: time until the request was fully received (StreamInfo::requestComplete), not the stream's.
+    case 'duration': return stream.info.requestDurationMs === undefined ? undefined : int64Bytes(msToNs(stream.info.requestDurationMs));
     case 'size': return int64Bytes(stream.requestBody?.byteLength ?? 0);
     case 'total_size': return int64Bytes((headers?.byteSize() ?? 0) + (stream.requestBody?.byteLength ?? 0));
     case 'headers':

@@ -28,6 +28,11 @@ export interface StreamInfo {
   responseCodeDetails: string;
   /** Set when the stream ends (access log phase), ms. */
   durationMs?: number;
+  /**
+   * Set when the request was fully received (its last part reached the filters), ms since
+   * startTimeMs: Envoy's `request.duration` (not the whole stream's duration).
+   */
+  requestDurationMs?: number;
 }
 
 export interface StreamHooks {

@@ -11,6 +11,7 @@
 import type { FlatPairs } from '../../src/abi/host.js';
 import { Action, StreamType } from '../../src/abi/table.js';
 import { EMPTY_BYTES, toBytes, type Bytes } from './bytes.js';
+import { wallClockMilliseconds } from './clock.js';
 import { HeaderMap } from './header-map.js';
 import { Exposed, type LocalReply, type StreamHooks, type StreamInfo, type StreamState } from './stream-state.js';
 import type { Vm } from './vm.js';
@@ -133,7 +134,7 @@ export class HttpStream implements StreamHooks {
       accessLogPhase: false,
       filterState: new Map(),
       info: {
-        startTimeMs: performance.timeOrigin + performance.now(),
+        startTimeMs: wallClockMilliseconds(),
         ...(requestId !== undefined ? { requestId } : {}),
         protocol: 'HTTP/1.1',
         sourceAddress: '127.0.0.1', sourcePort: 0, destinationAddress: '127.0.0.1', destinationPort: 0,
@@ -202,6 +203,12 @@ export class HttpStream implements StreamHooks {
     return this.run() ?? this.snapshot('paused');
   }
 
+  /** The last request byte reached the filters: Envoy's request.duration ends here. */
+  private requestReceived(): void {
+    const info = this.state.info;
+    info.requestDurationMs ??= wallClockMilliseconds() - info.startTimeMs;
+  }
+
   // -- plan --------------------------------------------------------------------------------------
 
   private execute({ step, slot }: PlannedStep): number {
@@ -211,15 +218,18 @@ export class HttpStream implements StreamHooks {
         const f = this.slots[slot]!;
         if (f.contextId === 0) f.contextId = f.vm.createStreamContext(state);
         const eos = this.requestBody || this.requestTrailers ? 0 : 1;
+        if (eos && slot === 0) this.requestReceived();
         return this.call(f, Exposed.RequestHeaders, 'proxy_on_request_headers', state.requestHeaders?.size ?? 0, eos);
       }
       case Step.SetRequestBody:
         state.requestBody = this.requestBody;
+        if (!this.requestTrailers) this.requestReceived();
         return Action.Continue;
       case Step.RequestBody:
         return this.call(this.slots[slot]!, Exposed.RequestBody, 'proxy_on_request_body', state.requestBody?.byteLength ?? 0, this.requestTrailers ? 0 : 1);
       case Step.SetRequestTrailers:
         state.requestTrailers = this.requestTrailers;
+        this.requestReceived();
         return Action.Continue;
       case Step.RequestTrailers:
         return this.call(this.slots[slot]!, Exposed.RequestTrailers, 'proxy_on_request_trailers', state.requestTrailers?.size ?? 0);
@@ -343,7 +353,7 @@ export class HttpStream implements StreamHooks {
     if (this.outcome) return;
     const state = this.state;
     state.accessLogPhase = true;
-    state.info.durationMs = performance.timeOrigin + performance.now() - state.info.startTimeMs;
+    state.info.durationMs = wallClockMilliseconds() - state.info.startTimeMs;
     const slots = this.slots;
     for (const slot of slots) if (slot.contextId !== 0) slot.vm.invoke(slot.contextId, 'proxy_on_log', slot.contextId);
     for (const slot of slots) {

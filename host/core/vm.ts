@@ -3,6 +3,7 @@
 // independent: a Guest (wasm module or in-process plugin) supplies the callbacks, and the
 // hostcall methods here take and return plain JS values (marshalling lives in the guests).
 
+import { wallClockNanoseconds } from './clock.js';
 import zlib from 'node:zlib';
 import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
 import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
@@ -314,7 +315,7 @@ export class Vm implements QueueOwner {
   }
 
   getCurrentTimeNanoseconds(): bigint {
-    return process.hrtime.bigint() - HRTIME_AT_START + EPOCH_NS_AT_START;
+    return wallClockNanoseconds();
   }
 
   monotonicTimeNanoseconds(): bigint {
@@ -693,8 +694,6 @@ export class Vm implements QueueOwner {
   }
 }
 
-const HRTIME_AT_START = process.hrtime.bigint();
-const EPOCH_NS_AT_START = BigInt(Date.now()) * 1_000_000n;
 
 function concat(a: Bytes, b: Bytes): Bytes {
   const out = new Uint8Array(a.byteLength + b.byteLength);

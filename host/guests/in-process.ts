@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createDispatcher } from '../../src/abi/dispatcher.js';
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import type { PluginDefinition } from '../../src/abi/plugin.js';
-import type { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
+import { Status, type BufferType, type LogLevel, type MapType, type MetricType, type StreamType } from '../../src/abi/table.js';
 import { fromUtf8, toArrayBuffer, utf8 } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
 
@@ -35,6 +35,16 @@ export class NodeHost implements Host {
   getHeaderMapPairs(mapType: MapType): FlatPairs | Status { return this.vm.getHeaderMapPairs(mapType); }
   setHeaderMapPairs(mapType: MapType, pairs: FlatPairs): Status { return this.vm.setHeaderMapPairs(mapType, pairs.map(String)); }
   getHeaderMapValue(mapType: MapType, key: string): string | Status { return this.vm.getHeaderMapValue(mapType, key); }
+  getHeaderMapValues(mapType: MapType, keys: readonly string[]): (string | undefined)[] | Status {
+    const values: (string | undefined)[] = [];
+    for (const key of keys) {
+      const r = this.vm.getHeaderMapValue(mapType, String(key));
+      if (typeof r === 'string') values.push(r);
+      else if (r === Status.NotFound) values.push(undefined);
+      else return r;
+    }
+    return values;
+  }
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.addHeaderMapValue(mapType, key, value); }
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.replaceHeaderMapValue(mapType, key, value); }
   removeHeaderMapValue(mapType: MapType, key: string): Status { return this.vm.removeHeaderMapValue(mapType, key); }
@@ -42,6 +52,12 @@ export class NodeHost implements Host {
   getProperty(path: string): ArrayBuffer | Status {
     const r = this.vm.getProperty(path);
     return typeof r === 'number' ? r : toArrayBuffer(r);
+  }
+  getPropertyU64(path: string): number {
+    const r = this.vm.getProperty(path);
+    if (typeof r === 'number') return -r;
+    if (r.byteLength !== 8) return -Status.SerializationFailure;
+    return Number(new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true));
   }
   setProperty(path: string, value: BytesIn): Status { return this.vm.setProperty(path, bytesIn(value)); }
   getSharedData(key: string): [value: ArrayBuffer, cas: number] | Status {

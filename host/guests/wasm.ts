@@ -3,7 +3,7 @@
 // Envoy's start protocol (_initialize then main, or _start). Compile once, instantiate per VM.
 
 import { readFileSync } from 'node:fs';
-import { CALLBACKS, HOSTCALLS, LogLevel, Status, StreamType, UNSUPPORTED_HOSTCALLS, type HostcallSpec } from '../../src/abi/table.js';
+import { CALLBACKS, HOSTCALLS, isComposite, LogLevel, Status, StreamType, UNSUPPORTED_HOSTCALLS, type HostcallSpec } from '../../src/abi/table.js';
 import type { GuestCallbacks } from '../../src/abi/host.js';
 import { EMPTY_BYTES, deserializePairs, fromUtf8, serializePairs, utf8, type Bytes } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
@@ -112,6 +112,7 @@ function hostcallImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunc
   const imports: Record<string, ImportFunction> = {};
   for (const spec of HOSTCALLS) {
     if (spec.abi in imports) continue; // e.g. getBufferString shares proxy_get_buffer_bytes
+    if (isComposite(spec)) continue; // batches of another entry's ABI call: no import of its own
     const method = (vm as unknown as Record<string, unknown>)[spec.js];
     if (typeof method !== 'function') throw new Error(`host: Vm has no method '${spec.js}' for ${spec.abi}`);
     imports[spec.abi] = marshal(spec, (method as VmMethod).bind(vm), memory);
@@ -150,7 +151,8 @@ function marshal(spec: HostcallSpec, call: VmMethod, memory: GuestMemory): Impor
         return result as Status;
       case 'str':
       case 'bytes':
-      case 'pairs': {
+      case 'pairs':
+      case 'u64le': {
         if (typeof result === 'number') return result;
         const bytes = typeof result === 'string' ? utf8(result)
           : Array.isArray(result) ? (result.length === 0 ? EMPTY_BYTES : serializePairs(result as string[]))
@@ -172,6 +174,8 @@ function marshal(spec: HostcallSpec, call: VmMethod, memory: GuestMemory): Impor
         const p2 = Number(raw[i + 2] ?? 0);
         return memory.copyOut(value, p0, p1) && memory.writeU32(p2, cas) ? Status.Ok : Status.InvalidMemoryAccess;
       }
+      case 'strs':
+        throw new Error(`host: ${spec.js} is composite: the bridge makes its ABI calls`);
     }
   };
 }

@@ -6,8 +6,13 @@
 //   host.log, then the table's fallback is returned, and the VM stays usable.
 // - httpCall tokens map to the callback and the context that made the call; the response is
 //   delivered with that context made effective.
-// - `implemented` is computed statically from the plugin's classes, so the bridge can skip
-//   entering JS for callbacks nobody overrides.
+// - `implementedRoot` / `implementedHttp` are computed from the plugin's classes, per context
+//   kind, so the bridge can skip entering JS for callbacks nobody overrides (a root's onDone costs
+//   streams nothing); `implemented` is their union (the Node host's view).
+// - Stateless HTTP contexts (see context.ts): when the HTTP class overrides exactly one per-stream
+//   callback and keeps nothing past it, no create/delete is routed for streams; the context is
+//   built on that callback with the VM's single root and dropped. A second root in the VM ends
+//   this mode for good (the sets change; `onImplementedChange` listeners are told).
 // Handlers are built once per VM; the per-callback path allocates nothing but what the plugin does.
 
 import type { GuestCallbacks, Host } from './host.js';
@@ -19,7 +24,14 @@ import { CALLBACKS, LogLevel } from './table.js';
 
 export interface Dispatcher {
   readonly callbacks: GuestCallbacks;
+  /** Union of the two sets below (live: it grows when stateless mode ends). */
   readonly implemented: ReadonlySet<string>;
+  /** Callbacks that do real work for root contexts. */
+  readonly implementedRoot: ReadonlySet<string>;
+  /** Callbacks that do real work for every other context (HTTP streams). Live. */
+  readonly implementedHttp: ReadonlySet<string>;
+  /** `listener` runs whenever the implemented sets change (after the change). */
+  onImplementedChange(listener: () => void): void;
 }
 
 type Handler = (...args: number[]) => number;
@@ -46,21 +58,53 @@ const HTTP_METHODS: Readonly<Record<string, keyof HttpContext>> = {
   proxy_on_done: 'onDone',
 };
 
-/** Needed for bookkeeping whatever the plugin overrides (contexts map, httpCall tokens). */
-const ALWAYS_IMPLEMENTED = ['proxy_on_context_create', 'proxy_on_delete', 'proxy_on_http_call_response'];
+/** Needed for root bookkeeping whatever the plugin overrides (roots map, httpCall tokens). */
+const ROOT_ALWAYS = ['proxy_on_context_create', 'proxy_on_delete', 'proxy_on_http_call_response'];
+/** Needed for stream bookkeeping (streams map); not in stateless mode. */
+const HTTP_LIFECYCLE = ['proxy_on_context_create', 'proxy_on_delete'];
+/**
+ * A response is routed by its token, whatever context id the host reports (rare: not per
+ * request), so every context kind enters JS for it.
+ */
+const HTTP_ALWAYS = ['proxy_on_http_call_response'];
+
+/** HttpContext methods that keep a context alive past its callback: any override rules out stateless mode. */
+const HTTP_LIFETIME_METHODS: readonly (keyof HttpContext)[] = ['onDone', 'onDelete', 'onHttpCallResponse'];
 
 function overrides(prototype: object, base: object, method: string): boolean {
   return (prototype as Record<string, unknown>)[method] !== (base as Record<string, unknown>)[method];
 }
 
-/** The callbacks that do real work for this plugin (by export name). */
-export function computeImplemented(plugin: PluginDefinition): Set<string> {
-  const implemented = new Set<string>(ALWAYS_IMPLEMENTED);
+/**
+ * The one per-stream callback (export name) of a plugin whose HTTP contexts can be stateless
+ * (context.ts: "Stateless HTTP contexts"), or undefined when they must live from create to delete.
+ */
+export function statelessHttpCallback(plugin: PluginDefinition): string | undefined {
+  const prototype = plugin.httpPrototype;
+  if (prototype === null || prototype === undefined) return undefined;
+  if (HTTP_LIFETIME_METHODS.some((method) => overrides(prototype, HttpContext.prototype, method))) return undefined;
+  const used = Object.entries(HTTP_METHODS)
+    .filter(([, method]) => method !== 'onDone' && overrides(prototype, HttpContext.prototype, method));
+  return used.length === 1 ? used[0]![0] : undefined;
+}
+
+/** The callbacks root contexts need (by export name). */
+export function computeImplementedRoot(plugin: PluginDefinition): Set<string> {
+  const implemented = new Set<string>(ROOT_ALWAYS);
   for (const [callback, method] of Object.entries(ROOT_METHODS)) {
     if (overrides(plugin.rootPrototype, RootContext.prototype, method)) implemented.add(callback);
   }
+  return implemented;
+}
+
+/** The callbacks HTTP contexts need (by export name); `stateless`: see statelessHttpCallback. */
+export function computeImplementedHttp(plugin: PluginDefinition, stateless: boolean): Set<string> {
+  const implemented = new Set<string>(HTTP_ALWAYS);
   const httpPrototype = plugin.httpPrototype;
   if (httpPrototype === null) return implemented;
+  const single = stateless ? statelessHttpCallback(plugin) : undefined;
+  if (single !== undefined) return implemented.add(single);
+  for (const name of HTTP_LIFECYCLE) implemented.add(name);
   for (const [callback, method] of Object.entries(HTTP_METHODS)) {
     // undefined: the root builds HTTP contexts of classes we cannot see; assume all are used.
     if (httpPrototype === undefined || overrides(httpPrototype, HttpContext.prototype, method)) implemented.add(callback);
@@ -68,15 +112,54 @@ export function computeImplemented(plugin: PluginDefinition): Set<string> {
   return implemented;
 }
 
+/** The callbacks that do real work for this plugin, any context kind (by export name). */
+export function computeImplemented(plugin: PluginDefinition): Set<string> {
+  return new Set([...computeImplementedRoot(plugin), ...computeImplementedHttp(plugin, false)]);
+}
+
 export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatcher {
   const roots = new Map<number, RootContext>();
   const streams = new Map<number, HttpContext>();
+
+  // Stateless mode (context.ts): streams get a context only for their one callback.
+  let stateless = statelessHttpCallback(plugin) !== undefined;
+  /** The VM's root while it has exactly one (the root of every stateless stream). */
+  let singleRoot: RootContext | undefined;
+  const implementedRoot = computeImplementedRoot(plugin);
+  const implementedHttp = computeImplementedHttp(plugin, stateless);
+  const implemented = new Set([...implementedRoot, ...implementedHttp]);
+  const listeners: (() => void)[] = [];
+
+  const rootsChanged = (): void => {
+    singleRoot = roots.size === 1 ? roots.values().next().value : undefined;
+    if (!stateless || roots.size <= 1) return;
+    // Which root would a stream belong to? Only create tells: back to the normal path, for good.
+    stateless = false;
+    for (const name of computeImplementedHttp(plugin, false)) {
+      implementedHttp.add(name);
+      implemented.add(name);
+    }
+    for (const listener of listeners) listener();
+  };
 
   const report = (callback: string, contextId: number, error: unknown): void => {
     try {
       host.log(LogLevel.Error, `${plugin.name}: ${callback} (context ${contextId}) threw: ${describeError(error)}`);
     } catch {
       // The host cannot even log: returning the fallback is all that is left.
+    }
+  };
+
+  /** The stream's context: kept from create to delete, or (stateless) built for this callback. */
+  const streamOf = (contextId: number): HttpContext | undefined => {
+    if (!stateless) return streams.get(contextId);
+    const root = singleRoot;
+    if (root === undefined) return undefined;
+    try {
+      return plugin.createHttpContext(root, contextId) ?? undefined;
+    } catch (error) {
+      report('proxy_on_context_create', contextId, error);
+      return undefined;
     }
   };
 
@@ -87,8 +170,10 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     try {
       if (parentContextId === 0) {
         roots.set(contextId, plugin.createRootContext(contextId, host));
+        rootsChanged();
         return 0;
       }
+      if (stateless) return 0; // built on its callback (a host may still call create: Node)
       const root = roots.get(parentContextId);
       if (root === undefined) return 0; // not ours (e.g. a stream of a root that failed to build)
       const stream = plugin.createHttpContext(root, contextId);
@@ -179,7 +264,10 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
       report('proxy_on_delete', contextId, error);
     } finally {
       if (stream !== undefined) streams.delete(contextId);
-      else roots.delete(contextId);
+      else {
+        roots.delete(contextId);
+        singleRoot = roots.size === 1 ? roots.values().next().value : undefined;
+      }
     }
     return 0;
   };
@@ -211,7 +299,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onLog = (contextId: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       stream.onLog();
@@ -222,7 +310,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onRequestHeaders = (contextId: number, numHeaders: number, endOfStream: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onRequestHeaders(numHeaders, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
@@ -233,7 +321,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onRequestBody = (contextId: number, bodySize: number, endOfStream: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onRequestBody(bodySize, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
@@ -244,7 +332,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onRequestTrailers = (contextId: number, numTrailers: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onRequestTrailers(numTrailers) | 0; // undefined (a forgotten return) → Continue
@@ -255,7 +343,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onResponseHeaders = (contextId: number, numHeaders: number, endOfStream: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onResponseHeaders(numHeaders, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
@@ -266,7 +354,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onResponseBody = (contextId: number, bodySize: number, endOfStream: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onResponseBody(bodySize, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
@@ -277,7 +365,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onResponseTrailers = (contextId: number, numTrailers: number): number => {
-    const stream = streams.get(contextId);
+    const stream = streamOf(contextId);
     if (stream === undefined) return 0;
     try {
       return stream.onResponseTrailers(numTrailers) | 0; // undefined (a forgotten return) → Continue
@@ -314,5 +402,10 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     callbacks[spec.name] = handlers[spec.name] ?? ((): number => fallback);
   }
 
-  return { callbacks, implemented: computeImplemented(plugin) };
+  return {
+    callbacks, implemented, implementedRoot, implementedHttp,
+    onImplementedChange(listener: () => void): void {
+      listeners.push(listener);
+    },
+  };
 }

@@ -23,7 +23,7 @@ export type BytesIn = string | ArrayBuffer;
 export type FlatPairs = string[];
 
 export interface Host {
-  // -- proxy_* hostcalls (one entry of HOSTCALLS each) --------------------------------------
+  // -- proxy_* hostcalls (one entry of HOSTCALLS each; composite entries make several) -------
   log(level: LogLevel, message: string): Status;
   getLogLevel(): number;
   getCurrentTimeNanoseconds(): number;
@@ -34,12 +34,16 @@ export interface Host {
   getHeaderMapPairs(mapType: MapType): FlatPairs | Status;
   setHeaderMapPairs(mapType: MapType, pairs: FlatPairs): Status;
   getHeaderMapValue(mapType: MapType, key: string): string | Status;
+  /** Composite: getHeaderMapValue for each key in one crossing; undefined where NotFound. */
+  getHeaderMapValues(mapType: MapType, keys: readonly string[]): (string | undefined)[] | Status;
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   removeHeaderMapValue(mapType: MapType, key: string): Status;
   getHeaderMapSize(mapType: MapType): number;
   /** `path` is the property path with segments joined by '\0' (the ABI's wire form). */
   getProperty(path: string): ArrayBuffer | Status;
+  /** An int64 property's 8 bytes as an unsigned little-endian number (>= 0), else -Status. */
+  getPropertyU64(path: string): number;
   setProperty(path: string, value: BytesIn): Status;
   getSharedData(key: string): [value: ArrayBuffer, cas: number] | Status;
   setSharedData(key: string, value: BytesIn, cas: number): Status;

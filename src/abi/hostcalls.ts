@@ -113,6 +113,16 @@ export function getHeaderMapValue(host: Host, mapType: MapType, name: string): s
   return typeof result === 'string' ? result : absentOrThrow('proxy_get_header_map_value', result);
 }
 
+/**
+ * Several values of one map in one crossing (the composite getHeaderMapValues): undefined for
+ * a name the map lacks.
+ */
+export function getHeaderMapValues(host: Host, mapType: MapType, names: readonly string[]): (string | undefined)[] {
+  const result = host.getHeaderMapValues(mapType, names);
+  if (typeof result !== 'number') return result;
+  throw new HostcallError('proxy_get_header_map_value', result);
+}
+
 export function addHeaderMapValue(host: Host, mapType: MapType, name: string, value: string): void {
   check('proxy_add_header_map_value', host.addHeaderMapValue(mapType, name, value));
 }
@@ -140,6 +150,25 @@ export function getProperty(host: Host, path: readonly string[]): ArrayBuffer | 
 export function getPropertyString(host: Host, path: readonly string[]): string | undefined {
   const bytes = getProperty(host, path);
   return bytes === undefined ? undefined : host.utf8Decode(bytes, 0, bytes.byteLength);
+}
+
+/** A property path already in the ABI's wire form (propertyPath): hot paths build it once. */
+export type WirePropertyPath = string & { readonly __wirePropertyPath: true };
+
+/** The ABI's property path wire form, branded so it can be passed where a path is expected. */
+export function wirePropertyPath(path: readonly string[]): WirePropertyPath {
+  return propertyPath(path) as WirePropertyPath;
+}
+
+/**
+ * An int64 property (Envoy: 8 bytes, little-endian; timestamps in ns since the epoch,
+ * durations in ns), as a number: exact below 2^53, within ~256 ns for today's timestamps.
+ * undefined when absent. Read in the bridge: no ArrayBuffer is made.
+ */
+export function getPropertyUint64(host: Host, path: readonly string[] | WirePropertyPath): number | undefined {
+  const result = host.getPropertyU64(typeof path === 'string' ? path : propertyPath(path));
+  if (result >= 0) return result;
+  return result === -Status.NotFound ? undefined : idOrThrow('proxy_get_property', result);
 }
 
 export function setProperty(host: Host, path: readonly string[], value: BytesIn): void {

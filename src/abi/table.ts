@@ -94,16 +94,25 @@ export enum PeerType {
 //   out bytes_cas -> (ret_ptr_ptr, ret_len_ptr, ret_cas_ptr).
 // Every ABI function returns an i32 Status.
 //
+// Composite entries (an arg 'strs' with out 'strs') batch several ABI calls into one crossing:
+// the bridge makes the `abi` call once per element of the 'strs' array (passed as a 'str'), and
+// the ABI signature is that of the single call ('strs' counts as 'str' in both places).
+//
 // JS result conventions (see host.ts):
 //   out 'status'           -> the Status number (0 = Ok)
 //   out 'str' | 'bytes'    -> string / ArrayBuffer on Ok, else the Status number
 //   out 'pairs'            -> flat string[] [k0, v0, k1, v1, ...] on Ok, else the Status number
 //   out 'u32' | 'u64'      -> the value (>= 0) on Ok, else -Status (a negative number)
 //   out 'bytes_cas'        -> [ArrayBuffer, cas] on Ok, else the Status number
+//   out 'u64le'            -> returned bytes (ret_ptr_ptr, ret_len_ptr) holding an 8-byte little-endian
+//                             integer: its value as a number (>= 0) on Ok, else -Status
+//                             (-SerializationFailure when the bytes are not 8)
+//   out 'strs'             -> (string | undefined)[] (undefined where a call said NotFound);
+//                             the Status number when any call failed otherwise
 // ---------------------------------------------------------------------------------------------
 
-export type ArgKind = 'i32' | 'u32' | 'i64' | 'str' | 'bytes' | 'pairs';
-export type OutKind = 'status' | 'str' | 'bytes' | 'pairs' | 'u32' | 'u64' | 'bytes_cas';
+export type ArgKind = 'i32' | 'u32' | 'i64' | 'str' | 'bytes' | 'pairs' | 'strs';
+export type OutKind = 'status' | 'str' | 'bytes' | 'pairs' | 'u32' | 'u64' | 'bytes_cas' | 'strs' | 'u64le';
 
 export interface HostcallSpec {
   /** Method name on the Host interface. */
@@ -125,11 +134,15 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'getHeaderMapPairs', abi: 'proxy_get_header_map_pairs', args: [['mapType', 'i32']], out: 'pairs' },
   { js: 'setHeaderMapPairs', abi: 'proxy_set_header_map_pairs', args: [['mapType', 'i32'], ['pairs', 'pairs']], out: 'status' },
   { js: 'getHeaderMapValue', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['key', 'str']], out: 'str' },
+  // Composite: one crossing for several values of one map (the sender reads three per request).
+  { js: 'getHeaderMapValues', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['keys', 'strs']], out: 'strs' },
   { js: 'addHeaderMapValue', abi: 'proxy_add_header_map_value', args: [['mapType', 'i32'], ['key', 'str'], ['value', 'str']], out: 'status' },
   { js: 'replaceHeaderMapValue', abi: 'proxy_replace_header_map_value', args: [['mapType', 'i32'], ['key', 'str'], ['value', 'str']], out: 'status' },
   { js: 'removeHeaderMapValue', abi: 'proxy_remove_header_map_value', args: [['mapType', 'i32'], ['key', 'str']], out: 'status' },
   { js: 'getHeaderMapSize', abi: 'proxy_get_header_map_size', args: [['mapType', 'i32']], out: 'u32' },
   { js: 'getProperty', abi: 'proxy_get_property', args: [['path', 'str']], out: 'bytes' },
+  // Int64 attributes (request.time, request.duration, ...) without an ArrayBuffer in JS.
+  { js: 'getPropertyU64', abi: 'proxy_get_property', args: [['path', 'str']], out: 'u64le' },
   { js: 'setProperty', abi: 'proxy_set_property', args: [['path', 'str'], ['value', 'bytes']], out: 'status' },
   { js: 'getSharedData', abi: 'proxy_get_shared_data', args: [['key', 'str']], out: 'bytes_cas' },
   { js: 'setSharedData', abi: 'proxy_set_shared_data', args: [['key', 'str'], ['value', 'bytes'], ['cas', 'u32']], out: 'status' },
@@ -158,6 +171,11 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'recordMetric', abi: 'proxy_record_metric', args: [['metricId', 'u32'], ['value', 'i64']], out: 'status' },
   { js: 'getMetric', abi: 'proxy_get_metric', args: [['metricId', 'u32']], out: 'u64' },
 ];
+
+/** A composite entry batches several `abi` calls (one per element of its 'strs' arg) into one crossing. */
+export function isComposite(spec: HostcallSpec): boolean {
+  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs');
+}
 
 /** gRPC hostcalls exist in the ABI but are not bridged yet: the SDK fails them with a clear error. */
 export const UNSUPPORTED_HOSTCALLS = [

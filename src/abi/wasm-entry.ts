@@ -11,16 +11,23 @@ import { CALLBACKS, HOSTCALLS } from './table.js';
 /** What a plugin (through its SDK dispatcher) offers the bridge. */
 export interface WasmGuest {
   readonly callbacks: GuestCallbacks;
+  /** Callbacks worth entering JS for, any context kind. */
   readonly implemented: ReadonlySet<string>;
+  /** Per context kind (the bridge tells roots from streams); each defaults to `implemented`. */
+  readonly implementedRoot?: ReadonlySet<string>;
+  readonly implementedHttp?: ReadonlySet<string>;
+  /** Lets the bridge follow changes of the sets at run time (the SDK dispatcher has it). */
+  onImplementedChange?(listener: () => void): void;
 }
 
-/** The bridge object: a Host plus the registration primitive. */
+/** The bridge object: a Host plus the registration primitives. */
 interface Bridge extends Host {
-  registerCallbacks(fns: readonly ((...args: number[]) => number)[], implementedMask: number): number;
+  registerCallbacks(fns: readonly ((...args: number[]) => number)[], rootMask: number, httpMask: number): number;
+  setCallbackMasks(rootMask: number, httpMask: number): number;
 }
 
 const BRIDGE_GLOBAL = '__acpwBridge';
-const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks'] as const;
+const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks'] as const;
 
 function takeBridge(): Bridge {
   const g = globalThis as Record<string, unknown>;
@@ -46,19 +53,27 @@ installGlobals(bridge);
  */
 export function runInWasm(create: (host: Host) => WasmGuest): void {
   const guest = create(bridge);
-  const noop = (): number => 0;
-  let mask = 0;
-  const fns = CALLBACKS.map((cb, i) => {
-    const fn = guest.callbacks[cb.name];
-    if (typeof fn === 'function' && guest.implemented.has(cb.name)) {
-      mask |= 1 << i;
-      return fn;
-    }
-    return noop;
-  });
   for (const name of guest.implemented) {
     if (!CALLBACKS.some((cb) => cb.name === name)) throw new Error(`runInWasm: '${name}' is not a proxy-wasm callback`);
   }
-  bridge.registerCallbacks(fns, mask >>> 0);
+  const maskOf = (names: ReadonlySet<string>): number => {
+    let mask = 0;
+    CALLBACKS.forEach((cb, i) => {
+      if (names.has(cb.name) && guest.implemented.has(cb.name)) mask |= 1 << i;
+    });
+    return mask >>> 0;
+  };
+  const rootMask = (): number => maskOf(guest.implementedRoot ?? guest.implemented);
+  const httpMask = (): number => maskOf(guest.implementedHttp ?? guest.implemented);
+  const noop = (): number => 0;
+  const fns = CALLBACKS.map((cb) => {
+    const fn = guest.callbacks[cb.name];
+    // Registered even when not implemented yet: the sets may grow at run time.
+    return typeof fn === 'function' ? fn : noop;
+  });
+  bridge.registerCallbacks(fns, rootMask(), httpMask());
+  guest.onImplementedChange?.(() => {
+    bridge.setCallbackMasks(rootMask(), httpMask());
+  });
   markSnapshotTaken();
 }

@@ -143,6 +143,17 @@ export class FakeHost implements Host {
     return found === undefined ? Status.NotFound : found[1];
   }
 
+  getHeaderMapValues(mapType: MapType, keys: readonly string[]): (string | undefined)[] | Status {
+    const forced = this.force('getHeaderMapValues');
+    if (forced !== undefined) return forced;
+    const values: (string | undefined)[] = [];
+    for (const key of keys) {
+      const found = this.map(mapType).find(([name]) => name === key.toLowerCase());
+      values.push(found?.[1]);
+    }
+    return values;
+  }
+
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status {
     const forced = this.force('addHeaderMapValue');
     if (forced !== undefined) return forced;
@@ -177,6 +188,15 @@ export class FakeHost implements Host {
     const forced = this.force('getProperty');
     if (forced !== undefined) return forced;
     return this.properties.get(path) ?? Status.NotFound;
+  }
+
+  getPropertyU64(path: string): number {
+    const forced = this.force('getPropertyU64');
+    if (forced !== undefined) return -forced;
+    const r = this.getProperty(path);
+    if (typeof r === 'number') return -r;
+    if (r.byteLength !== 8) return -Status.SerializationFailure;
+    return Number(new DataView(r).getBigUint64(0, true));
   }
 
   setProperty(path: string, value: BytesIn): Status {

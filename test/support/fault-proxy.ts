@@ -1,0 +1,111 @@
+// A loopback HTTP proxy that sits between the receiver and moto and misbehaves on cue: the first
+// requests get the planned faults (an error answer, a delay longer than the caller's timeout),
+// later ones pass through unchanged. It counts what it saw so tests can tie counters to calls.
+
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault =
+  /** Answer this instead of forwarding. */
+  | { readonly kind: 'answer'; readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>> }
+  /**
+   * Hold the request without answering, then drop the connection; never forwarded, so a caller
+   * that timed out and retried does not get its data stored twice.
+   */
+  | { readonly kind: 'stall'; readonly ms: number };
+
+export interface FaultProxy {
+  readonly port: number;
+  /** Requests received, faulted or not. */
+  readonly received: number;
+  /** Requests forwarded to the target and answered by it. */
+  readonly passedThrough: number;
+  /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
+  readonly abandoned: number;
+  close(): Promise<void>;
+}
+
+/** AWS JSON 1.0 error answer, as CloudWatch sends it (x-amzn-query-error carries the Query code). */
+export function awsJsonError(status: number, type: string, message: string): Fault {
+  return {
+    kind: 'answer',
+    status,
+    body: JSON.stringify({ __type: `com.amazonaws.cloudwatch#${type}`, message }),
+    headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': `${type};Sender` },
+  };
+}
+
+export async function startFaultProxy(target: { host: string; port: number }, plan: readonly Fault[]): Promise<FaultProxy> {
+  const faults = [...plan];
+  let received = 0;
+  let passedThrough = 0;
+  let abandoned = 0;
+  const sockets = new Set<import('node:net').Socket>();
+
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+    const upstream = request(
+      { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+        answer.on('end', () => {
+          passedThrough++;
+          if (res.destroyed) return;
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(Buffer.concat(chunks));
+        });
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    upstream.end(body);
+  };
+
+  const server: Server = createServer((req, res) => {
+    received++;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const fault = faults.shift();
+      if (fault === undefined) forward(req, body, res);
+      else if (fault.kind === 'answer') {
+        res.writeHead(fault.status, { ...fault.headers, 'content-length': String(Buffer.byteLength(fault.body)) });
+        res.end(fault.body);
+      } else {
+        let stallOver = false;
+        const timer = setTimeout(() => {
+          stallOver = true;
+          res.destroy();
+        }, fault.ms);
+        res.once('close', () => {
+          if (stallOver) return;
+          clearTimeout(timer);
+          abandoned++;
+        });
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    get received() {
+      return received;
+    },
+    get passedThrough() {
+      return passedThrough;
+    },
+    get abandoned() {
+      return abandoned;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
