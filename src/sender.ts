@@ -162,7 +162,7 @@ export class SenderHttp extends HttpContext<SenderRoot> {
     const authority = request[0] ?? '';
     if (!this.root.matchesHost(authority)) return;
     const nowNs = this.getCurrentTimeNanoseconds();
-    const startNs = this.getPropertyUint64(REQUEST_TIME);
+    const startNs = this.getPropertyU64(REQUEST_TIME);
     const latencyMs = startNs === undefined || startNs <= 0 ? -1 : (nowNs - startNs) / 1e6;
     this.root.record(authority, request[1], request[2], this.getResponseHeader(':status'), latencyMs, Math.floor(nowNs / 1e6));
   }

@@ -7,7 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { EMPTY_BYTES, int64Bytes, serializePairs, utf8, type Bytes } from './bytes.js';
 import type { StreamState } from './stream-state.js';
 
-const msToNs = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
+/** Whole and fractional ms apart: `ms * 1e6` alone would lose ~256 ns at today's timestamps. */
+const msToNs = (ms: number): bigint => {
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
+};
 
 export interface PluginIdentity {
   readonly name: string;
@@ -51,12 +55,16 @@ function addressProperty(key: string, address: string, port: number): Bytes | un
   return undefined;
 }
 
+function headerBytes(headers: StreamState['requestHeaders'], name: string): Bytes | undefined {
+  const v = headers?.get(name);
+  return v === undefined ? undefined : utf8(v);
+}
+
 function requestProperty(rest: readonly string[], stream: StreamState): Bytes | undefined {
   const headers = stream.requestHeaders;
-  const header = (name: string): Bytes | undefined => {
-    const v = headers?.get(name);
-    return v === undefined ? undefined : utf8(v);
-  };
+  // request.time is read on every request by the sender: answered before anything else is made
+  if (rest[0] === 'time' && rest.length === 1) return int64Bytes(msToNs(stream.info.startTimeMs));
+  const header = (name: string): Bytes | undefined => headerBytes(headers, name);
   switch (rest[0]) {
     case 'path': return header(':path');
     case 'url_path': {

@@ -88,7 +88,9 @@ function python3Usable() {
 
 export async function ensurePythonVenv() {
   const requirements = join(ROOT, 'requirements-dev.txt');
-  const wanted = sha256(requirements);
+  // The lock pins every transitive package (pip constraints), so installs are reproducible.
+  const lock = join(ROOT, 'requirements-dev.lock');
+  const wanted = `${sha256(requirements)}:${sha256(lock)}`;
   if (existsSync(VENV_PYTHON) && readStamp(VENV_STAMP) === wanted) return;
   if (!existsSync(VENV_PYTHON)) {
     if (!(await python3Usable())) {
@@ -101,17 +103,13 @@ export async function ensurePythonVenv() {
   }
   step('installing Python tools from requirements-dev.txt (moto, boto3, awscli, xds-protos) ...');
   await runOrFail('pip install', VENV_PYTHON, [
-    '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', requirements,
+    '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', requirements, '-c', lock,
   ]);
   writeFileSync(VENV_STAMP, `${wanted}\n`);
 }
 
-/** Builds sender.wasm and receiver.wasm. Until build.mjs lands, warns and goes on. */
+/** Builds sender.wasm and receiver.wasm. */
 export async function buildModules() {
-  if (!existsSync(join(ROOT, 'build.mjs'))) {
-    step('WARNING: build.mjs does not exist yet; skipping the Wasm build');
-    return;
-  }
   step('building sender.wasm and receiver.wasm (node build.mjs) ...');
   await runOrFail('node build.mjs', process.execPath, ['build.mjs']);
 }

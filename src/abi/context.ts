@@ -34,9 +34,12 @@ interface PendingHttpCall {
  */
 export class HttpCallRegistry {
   private readonly pending = new Map<number, PendingHttpCall>();
+  /** Dispatcher bookkeeping: told of every call (a stateless HTTP context that makes one is kept). */
+  onAdd: ((callerContextId: number) => void) | undefined;
 
   add(token: number, callerContextId: number, callback: HttpCallCallback | undefined): void {
     this.pending.set(token, { callerContextId, callback });
+    this.onAdd?.(callerContextId);
   }
 
   /** Removes and returns the entry for `token` (a response arrives once). */
@@ -113,8 +116,8 @@ export abstract class Context {
    * timestamps and durations are never negative); undefined when absent. A hot path may pass
    * the path made once with wirePropertyPath.
    */
-  getPropertyUint64(path: readonly string[] | hc.WirePropertyPath): number | undefined {
-    return hc.getPropertyUint64(this.host, path);
+  getPropertyU64(path: readonly string[] | hc.WirePropertyPath): number | undefined {
+    return hc.getPropertyU64(this.host, path);
   }
 
   setProperty(path: readonly string[], value: BytesIn): void {
@@ -302,10 +305,12 @@ export class RootContext extends Context {
  * Trailers or onLog) and none of onDone, onDelete, onHttpCallResponse, the dispatcher routes
  * no create/delete for streams: it constructs the context right before that one callback
  * (with the VM's single root) and drops it after. Fields set in the constructor work as usual;
- * nothing set in the callback survives it (keep cross-request state on the root), and an
- * httpCall made there answers no one. If the VM gets a second root context, the dispatcher
- * goes back to the normal path (one context per stream, create to delete) for good; streams
- * already under way then are not seen.
+ * nothing set in the callback survives it (keep cross-request state on the root). Two things
+ * end this mode for good, the dispatcher then routing create/delete for streams again: a second
+ * root context in the VM (which root would a stream belong to?), and an httpCall made by a
+ * stream context (that context is kept, so its response callback finds it, until its delete).
+ * Streams already under way at the switch keep getting a context per callback while the VM
+ * has a single root.
  */
 export class HttpContext<R extends RootContext = RootContext> extends Context {
   declare readonly root: R;

@@ -11,8 +11,9 @@
 //   streams nothing); `implemented` is their union (the Node host's view).
 // - Stateless HTTP contexts (see context.ts): when the HTTP class overrides exactly one per-stream
 //   callback and keeps nothing past it, no create/delete is routed for streams; the context is
-//   built on that callback with the VM's single root and dropped. A second root in the VM ends
-//   this mode for good (the sets change; `onImplementedChange` listeners are told).
+//   built on that callback with the VM's single root and dropped. A second root in the VM, or an
+//   httpCall from a stream context, ends this mode for good (the sets change;
+//   `onImplementedChange` listeners are told).
 // Handlers are built once per VM; the per-callback path allocates nothing but what the plugin does.
 
 import type { GuestCallbacks, Host } from './host.js';
@@ -123,23 +124,42 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
 
   // Stateless mode (context.ts): streams get a context only for their one callback.
   let stateless = statelessHttpCallback(plugin) !== undefined;
-  /** The VM's root while it has exactly one (the root of every stateless stream). */
+  /** Root contexts whose construction threw: they still count as roots of the VM. */
+  const brokenRoots = new Set<number>();
+  /** The VM's root while it has exactly one (the root of every stream made on the fly). */
   let singleRoot: RootContext | undefined;
+  /** Streams seen at create that got no context (not ours, or the constructor threw). */
+  const unrouted = new Set<number>();
+  /** The last context made on the fly (kept if it makes an httpCall). */
+  let lastTransient: HttpContext | undefined;
   const implementedRoot = computeImplementedRoot(plugin);
   const implementedHttp = computeImplementedHttp(plugin, stateless);
   const implemented = new Set([...implementedRoot, ...implementedHttp]);
   const listeners: (() => void)[] = [];
 
-  const rootsChanged = (): void => {
-    singleRoot = roots.size === 1 ? roots.values().next().value : undefined;
-    if (!stateless || roots.size <= 1) return;
-    // Which root would a stream belong to? Only create tells: back to the normal path, for good.
+  /** Back to one context per stream, create to delete, for good. */
+  const endStatelessMode = (): void => {
+    if (!stateless) return;
     stateless = false;
     for (const name of computeImplementedHttp(plugin, false)) {
       implementedHttp.add(name);
       implemented.add(name);
     }
     for (const listener of listeners) listener();
+  };
+
+  const rootsChanged = (): void => {
+    const count = roots.size + brokenRoots.size;
+    singleRoot = count === 1 ? roots.values().next().value : undefined;
+    if (count > 1) endStatelessMode(); // which root would a stream belong to? Only create tells
+  };
+
+  /** A context made on the fly that makes an httpCall is kept, so its response finds it. */
+  const noteHttpCall = (callerContextId: number): void => {
+    const transient = lastTransient;
+    if (transient === undefined || transient.contextId !== callerContextId || streams.has(callerContextId)) return;
+    streams.set(callerContextId, transient);
+    endStatelessMode(); // its delete must now be routed
   };
 
   const report = (callback: string, contextId: number, error: unknown): void => {
@@ -150,13 +170,19 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     }
   };
 
-  /** The stream's context: kept from create to delete, or (stateless) built for this callback. */
+  /**
+   * The stream's context: kept from create to delete, or made for this callback (stateless mode,
+   * or a stream under way when stateless mode ended).
+   */
   const streamOf = (contextId: number): HttpContext | undefined => {
-    if (!stateless) return streams.get(contextId);
+    if (!stateless) {
+      const kept = streams.get(contextId);
+      if (kept !== undefined || unrouted.has(contextId)) return kept;
+    }
     const root = singleRoot;
     if (root === undefined) return undefined;
     try {
-      return plugin.createHttpContext(root, contextId) ?? undefined;
+      return lastTransient = plugin.createHttpContext(root, contextId) ?? undefined;
     } catch (error) {
       report('proxy_on_context_create', contextId, error);
       return undefined;
@@ -169,15 +195,27 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   const onContextCreate = (contextId: number, parentContextId: number): number => {
     try {
       if (parentContextId === 0) {
-        roots.set(contextId, plugin.createRootContext(contextId, host));
-        rootsChanged();
+        try {
+          const root = plugin.createRootContext(contextId, host);
+          root.httpCalls.onAdd = noteHttpCall;
+          roots.set(contextId, root);
+        } catch (error) {
+          brokenRoots.add(contextId);
+          throw error;
+        } finally {
+          rootsChanged();
+        }
         return 0;
       }
       if (stateless) return 0; // built on its callback (a host may still call create: Node)
+      unrouted.add(contextId); // until a context is kept for it
       const root = roots.get(parentContextId);
       if (root === undefined) return 0; // not ours (e.g. a stream of a root that failed to build)
       const stream = plugin.createHttpContext(root, contextId);
-      if (stream !== null) streams.set(contextId, stream);
+      if (stream !== null) {
+        streams.set(contextId, stream);
+        unrouted.delete(contextId);
+      }
     } catch (error) {
       report('proxy_on_context_create', contextId, error);
     }
@@ -257,7 +295,11 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   const onDelete = (contextId: number): number => {
     const stream = streams.get(contextId);
     const context: Context | undefined = stream ?? roots.get(contextId);
-    if (context === undefined) return 0;
+    if (context === undefined) {
+      unrouted.delete(contextId);
+      if (brokenRoots.delete(contextId)) rootsChanged();
+      return 0;
+    }
     try {
       context.onDelete();
     } catch (error) {
@@ -266,7 +308,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
       if (stream !== undefined) streams.delete(contextId);
       else {
         roots.delete(contextId);
-        singleRoot = roots.size === 1 ? roots.values().next().value : undefined;
+        rootsChanged();
       }
     }
     return 0;

@@ -165,7 +165,7 @@ export function wirePropertyPath(path: readonly string[]): WirePropertyPath {
  * durations in ns), as a number: exact below 2^53, within ~256 ns for today's timestamps.
  * undefined when absent. Read in the bridge: no ArrayBuffer is made.
  */
-export function getPropertyUint64(host: Host, path: readonly string[] | WirePropertyPath): number | undefined {
+export function getPropertyU64(host: Host, path: readonly string[] | WirePropertyPath): number | undefined {
   const result = host.getPropertyU64(typeof path === 'string' ? path : propertyPath(path));
   if (result >= 0) return result;
   return result === -Status.NotFound ? undefined : idOrThrow('proxy_get_property', result);

@@ -7,6 +7,7 @@ import { createVm, type Vm } from '../../host/index.js';
 import { definePlugin, RootContext } from '../../src/abi/index.js';
 import { byDimensions, metricTotal, publishedSeries } from '../support/cloudwatch-summary.js';
 import { pollUntil, queryWindow, startE2eHost } from '../support/e2e.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
 
 const QUEUE = 'aws_cloudwatch_metric';
@@ -20,6 +21,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await moto?.stop();
 });
+
+/** The parts of a PutMetricData body (AWS JSON 1.0) the spray test reads. */
+interface PutMetricDataBody {
+  readonly MetricData: readonly {
+    readonly MetricName: string;
+    readonly Dimensions: readonly { readonly Name: string; readonly Value: string }[];
+    readonly Timestamp: number;
+    readonly StatisticValues?: { readonly Sum: number };
+    readonly Counts?: readonly number[];
+  }[];
+}
+
+function countWindows(datums: PutMetricDataBody['MetricData']): number {
+  return new Set(datums.map((d) => d.Timestamp)).size;
+}
 
 function publishedTo(namespace: string) {
   const { start, end } = queryWindow();
@@ -96,8 +112,12 @@ describe('bad input', () => {
     const senderCap = 100;
     const receiverCap = 150;
     const requests = 50_000;
+    // moto stores a Values/Counts datum as one sample per count and rescans them all on every
+    // read (50,000 samples: minutes per get_metric_statistics), so this test reads the exact
+    // datums sent from a recorder in front of moto and checks moto accepted every call.
+    const recorder = await startFaultProxy({ host: '127.0.0.1', port: moto.port }, []);
     const e2e = await startE2eHost({
-      cloudwatch: `127.0.0.1:${moto.port}`,
+      cloudwatch: `127.0.0.1:${recorder.port}`,
       receiver: { metric_namespace: namespace, max_series: receiverCap },
       sender: { match_hosts: [], max_series: senderCap },
     });
@@ -115,19 +135,32 @@ describe('bad input', () => {
       // Each sender VM admits senderCap distinct series per window; the rest fold into _overflow.
       expect(e2e.counter('acpw.sender.series_overflow')).toBe(requests - 2 * senderCap);
 
-      const series = await pollUntil(publishedTo(namespace), (s) => metricTotal(s, 'RequestCount', 'sum') >= requests, { intervalMs: 1000, timeoutMs: 30_000 });
-      expect(metricTotal(series, 'RequestCount', 'sum')).toBe(requests);
-      expect(metricTotal(series, 'RequestLatency', 'sampleCount')).toBe(requests);
-      const counts = series.filter((s) => s.metricName === 'RequestCount');
-      expect(counts.length).toBeLessThanOrEqual(receiverCap + 1);
-      expect(series.length).toBeLessThanOrEqual(2 * (receiverCap + 1));
-      const overflow = counts.find((s) => Object.values(s.dimensions).every((v) => v === '_overflow'));
-      expect(overflow?.sum).toBeGreaterThanOrEqual(requests - 2 * senderCap);
+      const datums = await pollUntil(
+        () => recorder.forwarded.flatMap((call) => (JSON.parse(call.body) as PutMetricDataBody).MetricData),
+        (all) => all.filter((d) => d.MetricName === 'RequestCount').reduce((n, d) => n + (d.StatisticValues?.Sum ?? 0), 0) >= requests,
+      );
+      expect(recorder.forwarded.map((call) => call.status).every((status) => status === 200)).toBe(true);
+      expect(e2e.counter('acpw.receiver.datums_published')).toBe(datums.length);
+      const counts = datums.filter((d) => d.MetricName === 'RequestCount');
+      const latencies = datums.filter((d) => d.MetricName === 'RequestLatency');
+      expect(counts.reduce((n, d) => n + (d.StatisticValues?.Sum ?? 0), 0)).toBe(requests);
+      expect(latencies.reduce((n, d) => n + (d.Counts ?? []).reduce((a, b) => a + b, 0), 0)).toBe(requests);
+      // Bounded by the receiver's cap whatever the senders sent (they sent 2 × (senderCap + 1)).
+      const dimensionSets = new Set(counts.map((d) => JSON.stringify(d.Dimensions)));
+      expect(dimensionSets.size).toBeLessThanOrEqual(receiverCap + 1);
+      expect(datums.length).toBeLessThanOrEqual(2 * (receiverCap + 1) * countWindows(counts));
+      const overflow = counts.filter((d) => d.Dimensions.every((dim) => dim.Value === '_overflow'));
+      expect(overflow.map((d) => d.Dimensions.map((dim) => dim.Name))).toContainEqual(['host', 'method', 'path', 'status']);
+      expect(overflow.reduce((n, d) => n + (d.StatisticValues?.Sum ?? 0), 0)).toBeGreaterThanOrEqual(requests - 2 * senderCap);
       expect(e2e.logLines('series went to the _overflow series').length).toBeGreaterThan(0);
+      const receiverMemory = e2e.host.vmsById('receiver')[0]!.guest.memoryBytes();
+      console.log(`spray: receiver linear memory after publishing ${receiverMemory} bytes`);
+      expect(receiverMemory).toBeLessThanOrEqual(64 * 1024 * 1024);
       // Memory: whatever the spray, the sender VMs' linear memory stays within a few MB of start.
       for (const [i, after] of memoryAfter.entries()) expect(after - memoryBefore[i]!).toBeLessThanOrEqual(8 * 1024 * 1024);
     } finally {
       await e2e.close();
+      await recorder.close();
     }
   });
 });

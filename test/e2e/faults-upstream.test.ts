@@ -98,7 +98,8 @@ describe('CloudWatch faults', () => {
     const proxy = await startFaultProxy({ host: '127.0.0.1', port: moto.port }, [{ kind: 'stall', ms: 60_000 }]);
     const e2e = await startE2eHost({
       cloudwatch: `127.0.0.1:${proxy.port}`,
-      receiver: { metric_namespace: namespace, http_request_timeout_millisecond: 300 },
+      // 2 s: long enough for moto on a busy 2-core machine, far shorter than the stall.
+      receiver: { metric_namespace: namespace, http_request_timeout_millisecond: 2000 },
     });
     try {
       for (let i = 0; i < 2; i++) expect(await e2e.send({ host: 'example.com', path: '/slow' })).toBe(200);

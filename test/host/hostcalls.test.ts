@@ -4,7 +4,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MapType, MetricType, Status } from '../../src/abi/table.js';
 import { deserializePairs, fromUtf8, serializePairs, utf8 } from '../../host/core/bytes.js';
+import { wallClockNanoseconds } from '../../host/core/clock.js';
 import { HeaderMap } from '../../host/core/header-map.js';
+import { directResponse, HttpStream } from '../../host/core/stream.js';
 import { HostRuntime, type LogEntry } from '../../host/core/runtime.js';
 import { Exposed, type StreamState } from '../../host/core/stream-state.js';
 import type { Vm } from '../../host/core/vm.js';
@@ -81,10 +83,10 @@ class Probe {
     return this.call(this.vm.rootContextId, name, ...args);
   }
 
-  stream(headers: [string, string][] = [[':path', '/a?b=1'], [':method', 'GET'], [':authority', 'example.com']]): { id: number; state: StreamState } {
+  stream(headers: [string, string][] = [[':path', '/a?b=1'], [':method', 'GET'], [':authority', 'example.com']], startTimeMs = 1): { id: number; state: StreamState } {
     const state: StreamState = {
       accessLogPhase: false, filterState: new Map(), requestHeaders: new HeaderMap(headers),
-      info: { startTimeMs: 1, requestId: 'req-1', protocol: 'HTTP/1.1', sourceAddress: '127.0.0.1', sourcePort: 1,
+      info: { startTimeMs, requestId: 'req-1', protocol: 'HTTP/1.1', sourceAddress: '127.0.0.1', sourcePort: 1,
         destinationAddress: '127.0.0.1', destinationPort: 2, connectionId: 7, responseCodeDetails: '' },
     };
     const id = this.vm.createStreamContext(state);
@@ -298,6 +300,43 @@ describe('properties', () => {
     expect(new DataView(p.out().buffer).getBigInt64(0, true)).toBe(7n);
     expect(get(s.id, 'no', 'such')).toBe(Status.NotFound);
     expect(get(p.vm.rootContextId, 'request', 'path')).toBe(Status.NotFound);
+  });
+
+  it('request.time is the start as int64 ns since the epoch; request.duration only once the request is received', () => {
+    const p = new Probe();
+    const s = p.stream(undefined, 1_700_000_000_123.25);
+    const getInt64 = (...parts: string[]): bigint | Status => {
+      const [ptr, len] = p.put(path(...parts));
+      const status = p.call(s.id, 'proxy_get_property', ptr, len, RET_PTR, RET_SIZE);
+      if (status !== Status.Ok) return status;
+      const out = p.out();
+      expect(out.byteLength).toBe(8);
+      return new DataView(out.buffer).getBigInt64(0, true);
+    };
+    expect(getInt64('request', 'time')).toBe(1_700_000_000_123_250_000n);
+    // Envoy's request.duration is StreamInfo::requestComplete: absent until the request is in,
+    // and not the whole stream's duration
+    s.state.info.durationMs = 40;
+    expect(getInt64('request', 'duration')).toBe(Status.NotFound);
+    s.state.info.requestDurationMs = 2.5;
+    expect(getInt64('request', 'duration')).toBe(2_500_000n);
+  });
+
+  it('request.time shares the clock of proxy_get_current_time_nanoseconds; request.duration ends with the request', () => {
+    const p = new Probe();
+    const before = wallClockNanoseconds();
+    const stream = new HttpStream([p.vm], {
+      requestHeaders: [':method', 'POST', ':path', '/', ':authority', 'a.test', ':scheme', 'http'], requestBody: 'x',
+    }, () => directResponse(200));
+    const info = stream.state.info;
+    const startNs = BigInt(Math.round(info.startTimeMs * 1e6));
+    // within the float precision of a ms timestamp (~0.25 µs)
+    expect(startNs >= before - 1000n).toBe(true);
+    expect(info.requestDurationMs).toBeUndefined();
+    stream.run();
+    expect(info.requestDurationMs).toBeGreaterThanOrEqual(0);
+    expect(info.durationMs).toBeGreaterThanOrEqual(info.requestDurationMs!);
+    expect(p.vm.getCurrentTimeNanoseconds() >= startNs - 1000n).toBe(true);
   });
 
   it('set_property needs a stream (NotFound on the root); a set value reads back', () => {

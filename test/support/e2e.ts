@@ -152,8 +152,11 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A query window around now wide enough for every datum a test publishes. */
-export function queryWindow(): { start: number; end: number } {
+/**
+ * A query window around now wide enough for every datum a test publishes: datums carry the start
+ * of their (epoch-aligned) publish window, up to one interval in the past.
+ */
+export function queryWindow(publishIntervalMs = 1000): { start: number; end: number } {
   const now = Math.floor(Date.now() / 1000);
-  return { start: now - 600, end: now + 600 };
+  return { start: now - 600 - Math.ceil(publishIntervalMs / 1000), end: now + 600 };
 }

@@ -1,6 +1,8 @@
 // A loopback HTTP proxy that sits between the receiver and moto and misbehaves on cue: the first
 // requests get the planned faults (an error answer, a delay longer than the caller's timeout),
-// later ones pass through unchanged. It counts what it saw so tests can tie counters to calls.
+// later ones pass through unchanged. It counts what it saw so tests can tie counters to calls,
+// and keeps what it forwarded so a test can read the exact datums sent (with no faults planned
+// it is a recorder).
 
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +22,8 @@ export interface FaultProxy {
   readonly received: number;
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
+  /** Every forwarded request body with the target's answer status, in order. */
+  readonly forwarded: readonly { readonly body: string; readonly status: number }[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
   close(): Promise<void>;
@@ -40,6 +44,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
   let received = 0;
   let passedThrough = 0;
   let abandoned = 0;
+  const forwarded: { body: string; status: number }[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
@@ -50,6 +55,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
         answer.on('end', () => {
           passedThrough++;
+          forwarded.push({ body: body.toString('utf8'), status: answer.statusCode ?? 0 });
           if (res.destroyed) return;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           res.end(Buffer.concat(chunks));
@@ -99,6 +105,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     get passedThrough() {
       return passedThrough;
     },
+    forwarded,
     get abandoned() {
       return abandoned;
     },

@@ -483,6 +483,120 @@ describe('dispatcher: implemented set', () => {
   });
 });
 
+describe('dispatcher: per context kind, and stateless HTTP contexts', () => {
+  class CountingRoot extends RootContext {
+    readonly seen: string[] = [];
+    constructed = 0;
+    override onDone(): boolean {
+      this.seen.push('root done');
+      return true;
+    }
+  }
+  /** Overrides only onLog: stateless. */
+  class LogOnly extends HttpContext<CountingRoot> {
+    constructor(id: number, root: CountingRoot) {
+      super(id, root);
+      root.constructed++;
+    }
+    override onLog(): void {
+      this.root.seen.push(`log ${this.contextId} ${this.getRequestHeader(':path')}`);
+      if (this.getRequestHeader(':path') === '/call') {
+        this.httpCall('c', [], '', [], 10, (r) => this.root.seen.push(`stream ${this.contextId} got ${r.token}`));
+      }
+    }
+  }
+  const logOnly = definePlugin({ name: 'log-only', root: CountingRoot, http: LogOnly });
+
+  function startLogOnly(): { host: FakeHost; d: ReturnType<typeof createDispatcher>; roots: CountingRoot[]; changes: () => number } {
+    const host = new FakeHost();
+    const roots: CountingRoot[] = [];
+    const plugin = definePlugin({
+      name: 'log-only',
+      root: class extends CountingRoot {
+        constructor(id: number, h: Host) {
+          super(id, h);
+          roots.push(this);
+        }
+      },
+      http: LogOnly,
+    });
+    const d = createDispatcher(plugin, host);
+    let changes = 0;
+    d.onImplementedChange(() => changes++);
+    d.callbacks.proxy_on_context_create!(1, 0);
+    return { host, d, roots, changes: () => changes };
+  }
+
+  it('splits the sets by context kind: a root onDone is not an HTTP callback', () => {
+    const d = createDispatcher(logOnly, new FakeHost());
+    expect([...d.implementedRoot].sort()).toEqual(['proxy_on_context_create', 'proxy_on_delete', 'proxy_on_done', 'proxy_on_http_call_response']);
+    expect([...d.implementedHttp].sort()).toEqual(['proxy_on_http_call_response', 'proxy_on_log']);
+    expect([...d.implemented].sort()).toEqual([...new Set([...d.implementedRoot, ...d.implementedHttp])].sort());
+    // two per-stream callbacks (demo: request headers and log, plus onDelete): the normal path
+    const full = createDispatcher(demo, new FakeHost());
+    expect([...full.implementedHttp].sort()).toEqual([
+      'proxy_on_context_create', 'proxy_on_delete', 'proxy_on_http_call_response', 'proxy_on_log', 'proxy_on_request_headers',
+    ]);
+    expect(full.implementedHttp.has('proxy_on_done')).toBe(false); // DemoRoot's onDone only
+    expect(full.implementedRoot.has('proxy_on_done')).toBe(true);
+  });
+
+  it('stateless: builds the context on its one callback with the single root, keeps none', () => {
+    const { host, d, roots } = startLogOnly();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/x']]);
+    // no create for the streams (the bridge skips it); the Node host may still call it: ignored
+    d.callbacks.proxy_on_log!(5);
+    d.callbacks.proxy_on_context_create!(6, 1);
+    d.callbacks.proxy_on_log!(6);
+    d.callbacks.proxy_on_log!(6);
+    expect(roots[0]!.seen).toEqual(['log 5 /x', 'log 6 /x', 'log 6 /x']);
+    expect(roots[0]!.constructed).toBe(3); // one per callback: nothing kept
+    expect(d.callbacks.proxy_on_done!(6)).toBe(1); // not a stream it knows: the fallback, the root untouched
+    d.callbacks.proxy_on_done!(1);
+    expect(roots[0]!.seen.at(-1)).toBe('root done');
+  });
+
+  it('a second root ends stateless mode for good: create/delete are routed again and listeners told', () => {
+    const { host, d, roots, changes } = startLogOnly();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/y']]);
+    d.callbacks.proxy_on_context_create!(2, 0);
+    expect(changes()).toBe(1);
+    expect(d.implementedHttp.has('proxy_on_context_create')).toBe(true);
+    expect(d.implementedHttp.has('proxy_on_delete')).toBe(true);
+    expect(d.implemented.has('proxy_on_context_create')).toBe(true);
+    d.callbacks.proxy_on_context_create!(10, 2);
+    d.callbacks.proxy_on_log!(10);
+    d.callbacks.proxy_on_delete!(10);
+    expect(roots[1]!.seen).toEqual(['log 10 /y']); // the stream's own root, not the first
+    expect(roots[0]!.seen).toEqual([]);
+    // a stream nobody created (under way at the switch) finds no single root now: skipped
+    d.callbacks.proxy_on_log!(11);
+    expect(roots[0]!.seen).toEqual([]);
+    d.callbacks.proxy_on_delete!(2);
+    d.callbacks.proxy_on_context_create!(3, 0);
+    expect(changes()).toBe(1); // for good
+  });
+
+  it('a stream context that makes an httpCall is kept until its delete, and its response finds it', () => {
+    const { host, d, roots, changes } = startLogOnly();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/call']]);
+    d.callbacks.proxy_on_log!(7);
+    expect(changes()).toBe(1);
+    const token = host.httpCallRecords[0]!.token;
+    d.callbacks.proxy_on_http_call_response!(1, token, 0, 0, 0);
+    expect(roots[0]!.seen).toEqual(['log 7 /call', `stream 7 got ${token}`]);
+    expect(host.effectiveContextCalls).toEqual([7]);
+    // kept: the next callback for 7 reuses it; its delete (routed now) forgets it
+    const constructed = roots[0]!.constructed;
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/z']]);
+    d.callbacks.proxy_on_log!(7);
+    expect(roots[0]!.constructed).toBe(constructed);
+    d.callbacks.proxy_on_delete!(7);
+    d.callbacks.proxy_on_log!(7); // unknown again: made on the fly (single root), not kept
+    expect(roots[0]!.constructed).toBe(constructed + 1);
+  });
+});
+
 describe('definePlugin', () => {
   it('rejects malformed definitions with a message naming the culprit', () => {
     expect(() => definePlugin({ name: '', root: RootContext })).toThrow('`name` must be a non-empty string');

@@ -46,6 +46,29 @@ describe('hostcall wrappers: coverage of the ABI table', () => {
   });
 });
 
+describe('composite and int64 reads', () => {
+  it('getHeaderMapValues: one result per name, undefined where absent; a failure throws naming the ABI call', () => {
+    const host = new FakeHost();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':authority', 'a.test'], [':path', '/p']]);
+    expect(hc.getHeaderMapValues(host, MapType.HttpRequestHeaders, [':authority', ':method', ':path'])).toEqual(['a.test', undefined, '/p']);
+    expect(hc.getHeaderMapValues(host, MapType.HttpRequestHeaders, [])).toEqual([]);
+    host.forced.set('getHeaderMapValues', Status.BadArgument);
+    expect(() => hc.getHeaderMapValues(host, MapType.HttpRequestHeaders, [':path'])).toThrow('proxy_get_header_map_value failed: BadArgument');
+  });
+
+  it('getPropertyU64: the int64 little-endian value; undefined when absent; wrong size is a SerializationFailure', () => {
+    const host = new FakeHost();
+    const eight = new DataView(new ArrayBuffer(8));
+    eight.setBigInt64(0, 1_700_000_000_123_456_768n, true);
+    host.properties.set('request\0time', eight.buffer);
+    expect(hc.getPropertyU64(host, ['request', 'time'])).toBe(1_700_000_000_123_456_768);
+    expect(hc.getPropertyU64(host, hc.wirePropertyPath(['request', 'time']))).toBe(1_700_000_000_123_456_768);
+    expect(hc.getPropertyU64(host, ['request', 'duration'])).toBeUndefined();
+    host.properties.set('request\0size', new ArrayBuffer(4));
+    expect(() => hc.getPropertyU64(host, ['request', 'size'])).toThrow('proxy_get_property failed: SerializationFailure');
+  });
+});
+
 describe('hostcall wrappers: result conventions', () => {
   it('maps NotFound to undefined for values that may be absent', () => {
     const host = new FakeHost();

@@ -12,7 +12,7 @@ function start(config: unknown, options: { withQueue?: boolean } = {}) {
   const host = new FakeHost();
   host.buffers.set(BufferType.PluginConfiguration, bytes(typeof config === 'string' ? config : JSON.stringify(config)));
   const queueId = options.withQueue === false ? undefined : host.addForeignQueue('receiver', QUEUE_NAME);
-  const { callbacks, implemented } = createDispatcher(sender, host);
+  const { callbacks, implemented, implementedRoot, implementedHttp } = createDispatcher(sender, host);
   callbacks['proxy_on_context_create']!(ROOT, 0);
   callbacks['proxy_on_vm_start']!(ROOT, 0);
   const configured = callbacks['proxy_on_configure']!(ROOT, 100);
@@ -24,6 +24,10 @@ function start(config: unknown, options: { withQueue?: boolean } = {}) {
     if (authority !== undefined) requestHeaders.push([':authority', authority]);
     host.headerMaps.set(MapType.HttpRequestHeaders, requestHeaders);
     host.headerMaps.set(MapType.HttpResponseHeaders, status === undefined ? [] : [[':status', status]]);
+    // Envoy's request.time: the stream's start, int64 ns since the epoch, little-endian
+    const start = new DataView(new ArrayBuffer(8));
+    start.setBigInt64(0, BigInt(host.timeNs), true);
+    host.properties.set('request\0time', start.buffer);
     callbacks['proxy_on_request_headers']!(id, requestHeaders.length, 1);
     host.timeNs += latencyMs * 1e6;
     callbacks['proxy_on_log']!(id);
@@ -42,7 +46,7 @@ function start(config: unknown, options: { withQueue?: boolean } = {}) {
     return out;
   };
   const counter = (name: string): number | undefined => [...host.metrics.values()].find((m) => m.name === name)?.value;
-  return { host, callbacks, implemented, configured, request, tick, messages, counter };
+  return { host, callbacks, implemented, implementedRoot, implementedHttp, configured, request, tick, messages, counter };
 }
 
 describe('sender plugin', () => {
@@ -62,12 +66,44 @@ describe('sender plugin', () => {
   });
 
   it('sets the tick to flush_interval_millisecond and implements only the callbacks it needs', () => {
-    const { host, implemented } = start({ receiver_vm_id: 'receiver', flush_interval_millisecond: 250 });
+    const { host, implemented, implementedRoot, implementedHttp } = start({ receiver_vm_id: 'receiver', flush_interval_millisecond: 250 });
     expect(host.tickPeriod).toBe(250);
-    expect(implemented.has('proxy_on_log')).toBe(true);
-    expect(implemented.has('proxy_on_request_headers')).toBe(true);
+    // streams: JS is entered once per request (stateless HTTP contexts: no create/delete)
+    expect([...implementedHttp].sort()).toEqual(['proxy_on_http_call_response', 'proxy_on_log']);
+    // the root's onDone (flush on shutdown) costs streams nothing
+    expect(implementedRoot.has('proxy_on_done')).toBe(true);
+    expect(implementedRoot.has('proxy_on_tick')).toBe(true);
+    expect(implementedRoot.has('proxy_on_log')).toBe(false);
+    expect(implemented.has('proxy_on_request_headers')).toBe(false);
     expect(implemented.has('proxy_on_response_headers')).toBe(false);
     expect(implemented.has('proxy_on_request_body')).toBe(false);
+  });
+
+  it('flushes what it aggregated since the last tick on shutdown (root proxy_on_done)', () => {
+    const s = start({ receiver_vm_id: 'receiver' });
+    s.request('example.com', 'GET', '/a', '200', 5);
+    s.request('example.com', 'GET', '/a', '200', 5);
+    expect(s.messages()).toEqual([]);
+    expect(s.callbacks['proxy_on_done']!(ROOT)).toBe(1); // done at once: nothing to wait for
+    const [message, ...rest] = s.messages();
+    expect(rest).toEqual([]);
+    expect(message!.series).toEqual([
+      { host: 'example.com', method: 'GET', path: '/a', status: '200', count: 2, latency: [latencyBucket(5), 2] },
+    ]);
+    expect(s.counter('acpw.sender.requests_recorded')).toBe(2);
+  });
+
+  it('records an unknown latency when the host lacks request.time', () => {
+    const s = start({ receiver_vm_id: 'receiver' });
+    const id = 999;
+    s.host.headerMaps.set(MapType.HttpRequestHeaders, [[':authority', 'a.test'], [':method', 'GET'], [':path', '/']]);
+    s.host.headerMaps.set(MapType.HttpResponseHeaders, [[':status', '204']]);
+    s.host.properties.clear();
+    s.callbacks['proxy_on_log']!(id);
+    s.tick();
+    expect(s.messages()[0]!.series).toEqual([
+      { host: 'a.test', method: 'GET', path: '/', status: '204', count: 1, latency: [] },
+    ]);
   });
 
   it('records host, method, path (query stripped), status and latency, and flushes on tick', () => {
