@@ -7,14 +7,14 @@
 // httpCall callbacks); its HttpContexts share those through `root`.
 
 import type { BytesIn, Host } from './host.js';
-import { describeError, UnsupportedError } from './errors.js';
+import { describeError, HostcallError, UnsupportedError } from './errors.js';
 import { getEnv } from './env.js';
 import * as hc from './hostcalls.js';
 import {
   ALL_BYTES, Counter, Gauge, Histogram, HttpCallResponse, Logger,
   type HeaderPairs, type SharedDataEntry,
 } from './hostcalls.js';
-import { Action, BufferType, LogLevel, MapType, StreamType } from './table.js';
+import { Action, BufferType, LogLevel, MapType, Status, StreamType } from './table.js';
 
 /** Header pairs as accepted by setters: any array of [name, value]. */
 export type HeaderPairsIn = readonly (readonly [string, string])[];
@@ -94,7 +94,9 @@ export abstract class Context {
   }
 
   getCurrentTimeNanoseconds(): number {
-    return hc.getCurrentTimeNanoseconds(this.host);
+    // Per request in the sender: the common case without the wrapper's call (QuickJS: ~0.1 µs each).
+    const result = this.host.getCurrentTimeNanoseconds();
+    return result >= 0 ? result : hc.idOrThrow('proxy_get_current_time_nanoseconds', result);
   }
 
   /** An environment variable of this VM (read at call time through the host). */
@@ -117,7 +119,10 @@ export abstract class Context {
    * the path made once with wirePropertyPath.
    */
   getPropertyU64(path: readonly string[] | hc.WirePropertyPath): number | undefined {
-    return hc.getPropertyU64(this.host, path);
+    // per request in the sender: hc.getPropertyU64 inlined (QuickJS: ~0.1 µs per call)
+    const result = this.host.getPropertyU64(typeof path === 'string' ? path : hc.propertyPath(path));
+    if (result >= 0) return result;
+    return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
 
   setProperty(path: readonly string[], value: BytesIn): void {
@@ -366,7 +371,9 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
 
   /** Several request headers in one crossing; undefined for absent ones. */
   getRequestHeaderValues(names: readonly string[]): (string | undefined)[] {
-    return hc.getHeaderMapValues(this.host, MapType.HttpRequestHeaders, names);
+    const result = this.host.getHeaderMapValues(MapType.HttpRequestHeaders, names); // hot: no wrapper call
+    if (typeof result !== 'number') return result;
+    throw new HostcallError('proxy_get_header_map_value', result);
   }
 
   getRequestHeaders(): HeaderPairs {
@@ -405,7 +412,8 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
   // -- response headers / trailers --------------------------------------------------------------
 
   getResponseHeader(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpResponseHeaders, name);
+    const result = this.host.getHeaderMapValue(MapType.HttpResponseHeaders, name); // hot: no wrapper call
+    return typeof result === 'string' ? result : hc.absentOrThrow('proxy_get_header_map_value', result);
   }
 
   /** Several response headers in one crossing; undefined for absent ones. */

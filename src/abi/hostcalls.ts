@@ -20,7 +20,7 @@ function check(hostcall: string, status: Status): void {
 }
 
 /** A failed `T | Status` result: NotFound (and Empty where allowed) → undefined, other statuses throw. */
-function absentOrThrow(hostcall: string, status: Status, emptyToo = false): undefined {
+export function absentOrThrow(hostcall: string, status: Status, emptyToo = false): undefined {
   if (status === Status.NotFound || (emptyToo && status === Status.Empty)) return undefined;
   throw new HostcallError(hostcall, status);
 }
@@ -31,7 +31,7 @@ function valueOrUndefined<T>(hostcall: string, result: T | Status, emptyToo = fa
 }
 
 /** `number` results (>= 0 value, else -Status) that must succeed. */
-function idOrThrow(hostcall: string, result: number): number {
+export function idOrThrow(hostcall: string, result: number): number {
   if (result < 0) throw new HostcallError(hostcall, -result as Status);
   return result;
 }

@@ -41,9 +41,9 @@ beforeAll(async () => {
     sender: { match_hosts: ['example.com', '*.example.com'] },
   });
   expect(e2e.host.failures).toEqual([]);
-  for (const req of TRAFFIC) {
-    for (let i = 0; i < req.times; i++) statuses.push(await e2e.send(req));
-  }
+  // All at once: the front end serves concurrent requests while the sender VMs record them
+  // (issue 6 acceptance); Promise.all keeps the answers in request order.
+  statuses.push(...await Promise.all(TRAFFIC.flatMap((req) => Array.from({ length: req.times }, () => e2e.send(req)))));
   const { start, end } = queryWindow();
   series = await pollUntil(
     () => publishedSeries({ endpoint: moto.endpoint, namespace: NAMESPACE, start, end }),

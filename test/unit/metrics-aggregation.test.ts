@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SenderAggregator } from '../../src/metrics/aggregator.js';
-import { latencyBucket } from '../../src/metrics/latency.js';
+import { LatencyHistogram, latencyBucket } from '../../src/metrics/latency.js';
 import { Merger } from '../../src/metrics/merger.js';
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src/metrics/wire.js';
 
@@ -64,6 +64,62 @@ describe('sender aggregator', () => {
     // A new window starts over.
     expect(aggregator.record('h4', 'GET', '/', '200', 1, T0 + 1000)).toBe(false);
     expect(aggregator.flush(true)!.windowStartMs).toBe(T0 + 1000);
+  });
+});
+
+describe('sender aggregator: raw-value shortcuts (recordRequest)', () => {
+  const strip = (path: string): string => path.split('?')[0]!;
+
+  it('counts raw requests into the normalised, bounded series; undefined and empty values share _unknown', () => {
+    const aggregator = new SenderAggregator(100);
+    aggregator.recordRequest('a.test', 'GET', '/x?id=1', '200', latencyBucket(5), T0, strip);
+    aggregator.recordRequest('a.test', 'GET', '/x?id=2', '200', latencyBucket(5), T0, strip); // another raw key, same series
+    aggregator.recordRequest('a.test', 'GET', '/x?id=1', '200', latencyBucket(50), T0, strip); // the shortcut
+    aggregator.recordRequest('a.test', undefined, '/x', undefined, -1, T0, strip);
+    aggregator.recordRequest('a.test', '', '/x', '', -1, T0, strip);
+    const message = aggregator.flush(true)!;
+    expect(message.series).toEqual([
+      { host: 'a.test', method: 'GET', path: '/x', status: '200', count: 3, latency: [latencyBucket(5), 2, latencyBucket(50), 1] },
+      { host: 'a.test', method: '_unknown', path: '/x', status: '_unknown', count: 2, latency: [] },
+    ]);
+  });
+
+  it('forgets the shortcuts with the window, so the series cap starts over, and never shortcuts the overflow', () => {
+    const aggregator = new SenderAggregator(1);
+    expect(aggregator.recordRequest('h1', 'GET', '/', '200', 1, T0, strip)).toBe(false);
+    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(true);
+    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(true); // still overflow each time
+    aggregator.flush(true);
+    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(false); // a new window: h2 fits
+    expect(aggregator.recordRequest('h1', 'GET', '/', '200', 1, T0, strip)).toBe(true); // h1's old shortcut is gone
+    expect(aggregator.flush(true)!.series.map((s) => [s.host, s.count])).toEqual([['h2', 1], ['_overflow', 1]]);
+  });
+
+  it('keeps counting right past the shortcut bound (a spray of raw values)', () => {
+    const aggregator = new SenderAggregator(10);
+    for (let i = 0; i < 5000; i++) aggregator.recordRequest('a.test', 'GET', `/x?n=${i}`, '200', -1, T0, strip);
+    aggregator.recordRequest('a.test', 'GET', '/x?n=1', '200', -1, T0, strip);
+    expect(aggregator.flush(true)!.series).toEqual([
+      { host: 'a.test', method: 'GET', path: '/x', status: '200', count: 5001, latency: [] },
+    ]);
+  });
+});
+
+describe('latency histogram', () => {
+  it('keeps buckets ascending, reports new ones, and starts clean after clear', () => {
+    const h = new LatencyHistogram();
+    expect(h.add(40, 1)).toBe(true);
+    expect(h.add(3, 2)).toBe(true);
+    expect(h.add(40, 1)).toBe(false);
+    expect(h.add(17, 1)).toBe(true);
+    expect(h.add(3, 1)).toBe(false);
+    expect(h.toFlat()).toEqual([3, 3, 17, 1, 40, 2]);
+    h.clear();
+    expect(h.size).toBe(0);
+    expect(h.add(17, 5)).toBe(true); // not a leftover of the last window
+    expect(h.add(148, 1)).toBe(true);
+    expect(h.toFlat()).toEqual([17, 5, 148, 1]);
+    expect(() => h.add(149, 1)).toThrow(RangeError);
   });
 });
 
