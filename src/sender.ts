@@ -158,7 +158,6 @@ export class SenderHttp extends HttpContext<SenderRoot> {
   }
 
   override onLog(): void {
-    if (this.contextId > 0) return;
     const request = this.getRequestHeaderValues(REQUEST_HEADER_NAMES);
     const authority = request[0] ?? '';
     if (!this.root.matchesHost(authority)) return;

@@ -58,7 +58,15 @@ export async function startMotoServer(options: MotoServerOptions): Promise<MotoS
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Safety net: a test runner that exits (or a worker killed on timeout) must not leave moto behind.
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    process.off('exit', killOnExit);
+    resolve();
+  }));
   const server: MotoServer = {
     endpoint,
     port: options.port,
