@@ -198,6 +198,25 @@
     (local.set $v (f64.convert_i64_u (i64.load (local.get $p))))
     (call $free (local.get $p))
     (call $num (local.get $v)))
+  ;; Returned bytes holding a u64 timestamp (ns since the epoch) -> the ns elapsed since it, by the
+  ;; host clock read here (one crossing for both; 0 when the clock is behind). A zero timestamp is
+  ;; unset: -NotFound.
+  (func $out_u64le_age (param $st i32) (param $slot i32) (result i32)
+    (local $p i32) (local $then i64) (local $age i64)
+    (if (local.get $st) (then (return (call $num_neg_status (local.get $st)))))
+    (local.set $p (i32.load (local.get $slot)))
+    (if (i32.ne (i32.load offset=4 (local.get $slot)) (i32.const 8))
+      (then
+        (if (local.get $p) (then (call $free (local.get $p))))
+        (return (call $num_neg_status (i32.const 3)))))
+    (local.set $then (i64.load (local.get $p)))
+    (call $free (local.get $p))
+    (if (i64.eqz (local.get $then)) (then (return (call $num_neg_status (i32.const 1)))))
+    ;; the slot (16 bytes) is free again: the clock writes its u64 there
+    (local.set $st (call $proxy_get_current_time_nanoseconds (local.get $slot)))
+    (if (local.get $st) (then (return (call $num_neg_status (local.get $st)))))
+    (local.set $age (i64.sub (i64.load (local.get $slot)) (local.get $then)))
+    (call $num (f64.convert_i64_s (select (local.get $age) (i64.const 0) (i64.gt_s (local.get $age) (i64.const 0))))))
   (func $out_bytes_cas (param $st i32) (param $slot i32) (result i32)
     (local $arr i32) (local $v i32)
     (if (local.get $st) (then (return (call $num_u32 (local.get $st)))))

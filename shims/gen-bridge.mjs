@@ -95,11 +95,12 @@ export function abiParams(spec) {
   for (const [, kind] of spec.args) {
     if (kind === 'i64') params.push('i64');
     else if (kind === 'i32' || kind === 'u32') params.push('i32');
+    else if (kind === 'header_query') params.push('i32', 'i32', 'i32'); // per entry: (mapType, name)
     else params.push('i32', 'i32'); // str, bytes, pairs; strs: one str per call
   }
   switch (spec.out) {
     case 'status': break;
-    case 'str': case 'bytes': case 'pairs': case 'strs': case 'u64le': params.push('i32', 'i32'); break;
+    case 'str': case 'bytes': case 'pairs': case 'strs': case 'u64le': case 'u64le_age': params.push('i32', 'i32'); break;
     case 'u32': case 'u64': params.push('i32'); break;
     case 'bytes_cas': params.push('i32', 'i32', 'i32'); break;
     default: throw new Error(`table.ts: unknown out kind '${spec.out}' for ${spec.js}`);
@@ -116,12 +117,15 @@ function proxyImports(hostcalls) {
     seen.set(spec.abi, sig);
   }
   if (!seen.has('proxy_log')) throw new Error('table.ts: proxy_log is required by the bridge');
+  // core.wat's $out_u64le_age reads the clock
+  if (!seen.has('proxy_get_current_time_nanoseconds')) throw new Error('table.ts: proxy_get_current_time_nanoseconds is required by the bridge');
   return [...seen].map(([abi, sig]) =>
     `  (import "env" "${abi}" (func $${abi} ${sig ? `(param ${sig}) ` : ''}(result i32)))`).join('\n');
 }
 
 // One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
 function hostcallFunction(spec, index) {
+  if (spec.args.some(([, kind]) => kind === 'header_query')) return headerQueryHostcallFunction(spec, index);
   if (isCompositeSpec(spec)) return compositeHostcallFunction(spec, index);
   const nargs = spec.args.length;
   const outSlot = 16 * nargs;
@@ -171,6 +175,7 @@ function hostcallFunction(spec, index) {
     case 'u32': callArgs.push(out); convert = `(call $out_u32 (local.get $st) ${out})`; break;
     case 'u64': callArgs.push(out); convert = `(call $out_u64 (local.get $st) ${out})`; break;
     case 'u64le': callArgs.push(out, outAt(4)); convert = `(call $out_u64le (local.get $st) ${out})`; break;
+    case 'u64le_age': callArgs.push(out, outAt(4)); convert = `(call $out_u64le_age (local.get $st) ${out})`; break;
     case 'bytes_cas': callArgs.push(out, outAt(4), outAt(8)); convert = `(call $out_bytes_cas (local.get $st) ${out})`; break;
     default: throw new Error(`table.ts: unknown out kind '${spec.out}'`);
   }
@@ -189,7 +194,66 @@ function hostcallFunction(spec, index) {
 }
 
 function isCompositeSpec(spec) {
-  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs');
+  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs' || kind === 'header_query');
+}
+
+// A header query (table.ts 'header_query'): one string converted once; the proxy_* call made per
+// NUL-separated entry with (map type digit - '0', the rest as the name), results gathered as for
+// 'strs' composites. No JS value is made or read per entry but the result string.
+function headerQueryHostcallFunction(spec, index) {
+  if (spec.out !== 'strs' || spec.args.length !== 1) {
+    throw new Error(`table.ts: ${spec.js}: a 'header_query' arg must be the only arg, with out 'strs'`);
+  }
+  const frameSize = 32; // [0, 16): the query's slot; [16, 32): the result slot
+  const out = '(i32.add (local.get $frame) (i32.const 16))';
+  const done = '(call $bytes_release (local.get $frame)) (call $frame_pop (i32.const 32))';
+  return `
+  ;; [${index}] ${spec.js} -> ${spec.abi} per query entry (composite)
+  (func $hc_${index} (param $argc i32) (param $argv i32) (result i32)
+    (local $frame i32) (local $st i32) (local $arr i32) (local $i i32) (local $p i32) (local $end i32)
+    (local $k i32) (local $type i32) (local $v i32)
+    (if (i32.lt_u (local.get $argc) (i32.const 1)) (then (return (call $num_u32 (i32.const 2)))))
+    (local.set $frame (call $frame_push (i32.const ${frameSize})))
+    (if (i32.eqz (call $bytes_in (i32.load (local.get $argv)) (local.get $frame) (i32.const 1)))
+      (then (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0))))
+    (local.set $p (i32.load (local.get $frame)))
+    (local.set $end (i32.add (local.get $p) (i32.load offset=4 (local.get $frame))))
+    (local.set $arr (call $qjs_new_array))
+    (block $stop (loop $next
+      (br_if $stop (i32.ge_u (local.get $p) (local.get $end)))
+      ;; one entry: a map type digit, then the name up to the next NUL (or the end)
+      (local.set $type (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+      (if (i32.gt_u (local.get $type) (i32.const 9))
+        (then
+          (call $qjs_free_value (local.get $arr))
+          (local.set $arr (call $num_u32 (i32.const 2)))
+          (br $stop)))
+      (local.set $k (i32.add (local.get $p) (i32.const 1)))
+      (block $found (loop $scan
+        (br_if $found (i32.ge_u (local.get $k) (local.get $end)))
+        (br_if $found (i32.eqz (i32.load8_u (local.get $k))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $scan)))
+      (i64.store ${out} (i64.const 0))
+      (local.set $st (call $${spec.abi} (local.get $type) (i32.add (local.get $p) (i32.const 1))
+        (i32.sub (local.get $k) (i32.add (local.get $p) (i32.const 1))) ${out} (i32.add (local.get $frame) (i32.const 20))))
+      (if (i32.eqz (local.get $st))
+        (then
+          (local.set $v (call $out_str (i32.const 0) ${out}))
+          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
+          (call $qjs_free_value (local.get $v)))
+        (else
+          (if (i32.eq (local.get $st) (i32.const 1))
+            (then (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (global.get $undefined))))
+            (else
+              (call $qjs_free_value (local.get $arr))
+              (local.set $arr (call $num_u32 (local.get $st)))
+              (br $stop)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (local.set $p (i32.add (local.get $k) (i32.const 1)))
+      (br $next)))
+    ${done}
+    (local.get $arr))`;
 }
 
 // A composite hostcall (table.ts): one crossing, the proxy_* call once per element of the 'strs'

@@ -7,8 +7,10 @@ export interface Metric {
   readonly name: string;
   readonly type: MetricType;
   value: number;
-  /** Recorded histogram samples (kept for quantiles; bounded). */
+  /** The last MAX_SAMPLES recorded histogram samples, for quantiles (a ring: not in time order). */
   readonly samples: number[];
+  /** Where the next sample goes once the ring is full. */
+  sampleCursor: number;
 }
 
 const MAX_SAMPLES = 10_000;
@@ -21,7 +23,7 @@ export class MetricStore {
   define(type: MetricType, name: string): Metric {
     const existing = this.byName.get(name);
     if (existing && existing.type === type) return existing;
-    const metric: Metric = { name, type, value: 0, samples: [] };
+    const metric: Metric = { name, type, value: 0, samples: [], sampleCursor: 0 };
     this.byName.set(name, metric);
     return metric;
   }
@@ -35,8 +37,13 @@ export class MetricStore {
   }
 
   static record(metric: Metric, value: number): void {
-    if (metric.samples.length >= MAX_SAMPLES) metric.samples.shift();
-    metric.samples.push(value);
+    // Overwrites the oldest sample in place once full (shift() would move 10k numbers per call).
+    if (metric.samples.length < MAX_SAMPLES) {
+      metric.samples.push(value);
+      return;
+    }
+    metric.samples[metric.sampleCursor] = value;
+    metric.sampleCursor = (metric.sampleCursor + 1) % MAX_SAMPLES;
   }
 
   /** Text like Envoy's admin `/stats`: `name: value`, histograms as quantile lists. */

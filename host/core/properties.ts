@@ -21,8 +21,9 @@ export interface PluginIdentity {
 
 /** Returns the value, or undefined when the path names nothing (NotFound). */
 export function lookupProperty(path: readonly string[], plugin: PluginIdentity, stream: StreamState | undefined): Bytes | undefined {
-  const [head, ...rest] = path;
-  const key = rest.join('.');
+  const head = path[0];
+  const rest = path.slice(1);
+  const key = rest.length === 1 ? rest[0]! : rest.join('.');
   switch (head) {
     case 'plugin_name': return rest.length === 0 ? utf8(plugin.name) : undefined;
     case 'plugin_root_id': return rest.length === 0 ? utf8(plugin.rootId) : undefined;
@@ -30,7 +31,7 @@ export function lookupProperty(path: readonly string[], plugin: PluginIdentity, 
     case 'node': return nodeProperty(key);
   }
   if (!stream) return undefined;
-  const filterValue = stream.filterState.get(path.join('\u0000'));
+  const filterValue = stream.filterState?.get(path.join('\u0000'));
   if (filterValue) return filterValue;
   switch (head) {
     case 'request': return requestProperty(rest, stream);
@@ -38,7 +39,7 @@ export function lookupProperty(path: readonly string[], plugin: PluginIdentity, 
     case 'source': return addressProperty(key, stream.info.sourceAddress, stream.info.sourcePort);
     case 'destination': return addressProperty(key, stream.info.destinationAddress, stream.info.destinationPort);
     case 'connection_id': return rest.length === 0 ? int64Bytes(stream.info.connectionId) : undefined;
-    case 'filter_state': return stream.filterState.get(rest.join('\u0000'));
+    case 'filter_state': return stream.filterState?.get(rest.join('\u0000'));
     default: return undefined;
   }
 }

@@ -5,8 +5,9 @@
 // replaces the response. Runs synchronously until it pauses, so a benchmark can drive it without
 // any I/O; `finished` resolves when the stream is over.
 //
-// Hot path (benchmarks measure µs per stream): the plan is an array of small step records, not
-// closures, and nothing optional (request id, promise, dates) is made unless asked for.
+// Hot path (benchmarks measure µs per stream): the plan is an array of numbers (step and filter
+// index packed in one), not closures or records, and nothing optional (request id, promise,
+// dates, filter state) is made unless asked for.
 
 import type { FlatPairs } from '../../src/abi/host.js';
 import { Action, StreamType } from '../../src/abi/table.js';
@@ -59,11 +60,11 @@ const enum Step {
   ResponseTrailers,
 }
 
-interface PlannedStep {
-  readonly step: Step;
-  /** Filter index (filter steps only). */
-  readonly slot: number;
-}
+/** A plan entry: the Step in the low 4 bits, the filter index (+1; 0 = none) above them. */
+type PlannedStep = number;
+const STEP_BITS = 4;
+const STEP_MASK = (1 << STEP_BITS) - 1;
+const planned = (step: Step, slot = -1): PlannedStep => step | ((slot + 1) << STEP_BITS);
 
 interface Slot {
   readonly vm: Vm;
@@ -130,18 +131,17 @@ export class HttpStream implements StreamHooks {
     this.router = router;
     const headers = HeaderMap.fromFlat(request.requestHeaders);
     const requestId = headers.get('x-request-id');
+    const streamInfo: StreamInfo = {
+      startTimeMs: wallClockMilliseconds(),
+      protocol: 'HTTP/1.1',
+      sourceAddress: '127.0.0.1', sourcePort: 0, destinationAddress: '127.0.0.1', destinationPort: 0,
+      connectionId: nextConnectionId++,
+      responseCodeDetails: '',
+    };
+    if (requestId !== undefined) streamInfo.requestId = requestId;
     this.state = {
       accessLogPhase: false,
-      filterState: new Map(),
-      info: {
-        startTimeMs: wallClockMilliseconds(),
-        ...(requestId !== undefined ? { requestId } : {}),
-        protocol: 'HTTP/1.1',
-        sourceAddress: '127.0.0.1', sourcePort: 0, destinationAddress: '127.0.0.1', destinationPort: 0,
-        connectionId: nextConnectionId++,
-        responseCodeDetails: '',
-        ...info,
-      },
+      info: info === undefined ? streamInfo : Object.assign(streamInfo, info),
       hooks: this,
       requestHeaders: headers,
     };
@@ -179,12 +179,13 @@ export class HttpStream implements StreamHooks {
     this.running = true;
     try {
       while (this.cursor < this.plan.length && this.paused === undefined && !this.reset) {
-        const planned = this.plan[this.cursor++]!;
+        const entry = this.plan[this.cursor++]!;
+        const step: Step = entry & STEP_MASK;
         const generation = this.replyGeneration;
-        const action = this.execute(planned);
+        const action = this.execute(step, (entry >> STEP_BITS) - 1);
         if (this.reset) break;
         if (generation !== this.replyGeneration) continue; // a local reply replaced the plan
-        const direction = isPause(action, planned.step);
+        const direction = isPause(action, step);
         if (direction !== undefined) {
           const bit = 1 << direction;
           if (this.continued & bit) this.continued &= ~bit;
@@ -211,7 +212,7 @@ export class HttpStream implements StreamHooks {
 
   // -- plan --------------------------------------------------------------------------------------
 
-  private execute({ step, slot }: PlannedStep): number {
+  private execute(step: Step, slot: number): number {
     const state = this.state;
     switch (step) {
       case Step.RequestHeaders: {
@@ -265,24 +266,22 @@ export class HttpStream implements StreamHooks {
    * call and drops it when the filter continues (a paused filter keeps it).
    */
   private call(f: Slot, exposed: number, callback: string, a: number, b = 0): number {
-    f.vm.expose(f.contextId, exposed);
-    const action = f.vm.invoke(f.contextId, callback, f.contextId, a, b);
-    if (action === Action.Continue) f.vm.expose(f.contextId, exposed, false);
-    return action;
+    return f.vm.invokeExposed(f.contextId, exposed, callback, a, b);
   }
 
   private planRequest(): void {
     const n = this.slots.length;
-    for (let i = 0; i < n; i++) this.plan.push({ step: Step.RequestHeaders, slot: i });
+    const plan = this.plan;
+    for (let i = 0; i < n; i++) plan.push(planned(Step.RequestHeaders, i));
     if (this.requestBody) {
-      this.plan.push({ step: Step.SetRequestBody, slot: -1 });
-      for (let i = 0; i < n; i++) this.plan.push({ step: Step.RequestBody, slot: i });
+      plan.push(planned(Step.SetRequestBody));
+      for (let i = 0; i < n; i++) plan.push(planned(Step.RequestBody, i));
     }
     if (this.requestTrailers) {
-      this.plan.push({ step: Step.SetRequestTrailers, slot: -1 });
-      for (let i = 0; i < n; i++) this.plan.push({ step: Step.RequestTrailers, slot: i });
+      plan.push(planned(Step.SetRequestTrailers));
+      for (let i = 0; i < n; i++) plan.push(planned(Step.RequestTrailers, i));
     }
-    this.plan.push({ step: Step.Route, slot: -1 });
+    plan.push(planned(Step.Route));
   }
 
   /** Appends the response side: headers, body, trailers through the filters in reverse order. */
@@ -290,18 +289,23 @@ export class HttpStream implements StreamHooks {
     this.response = response;
     this.responseBody = response.body === undefined ? EMPTY_BYTES : typeof response.body === 'string' ? toBytes(response.body) : response.body;
     this.responseTrailers = response.trailers?.length ? HeaderMap.fromFlat(response.trailers) : undefined;
-    const created: number[] = [];
-    for (let i = this.slots.length - 1; i >= 0; i--) if (this.slots[i]!.contextId !== 0) created.push(i);
-    this.plan.push({ step: Step.SetResponse, slot: -1 });
-    for (const i of created) this.plan.push({ step: Step.ResponseHeaders, slot: i });
+    const plan = this.plan;
+    plan.push(planned(Step.SetResponse));
+    this.planFilters(Step.ResponseHeaders);
     if (this.responseBody.byteLength > 0) {
-      this.plan.push({ step: Step.SetResponseBody, slot: -1 });
-      for (const i of created) this.plan.push({ step: Step.ResponseBody, slot: i });
+      plan.push(planned(Step.SetResponseBody));
+      this.planFilters(Step.ResponseBody);
     }
     if (this.responseTrailers) {
-      this.plan.push({ step: Step.SetResponseTrailers, slot: -1 });
-      for (const i of created) this.plan.push({ step: Step.ResponseTrailers, slot: i });
+      plan.push(planned(Step.SetResponseTrailers));
+      this.planFilters(Step.ResponseTrailers);
     }
+  }
+
+  /** One response-side step for each filter that has a context, in reverse filter order. */
+  private planFilters(step: Step): void {
+    const slots = this.slots;
+    for (let i = slots.length - 1; i >= 0; i--) if (slots[i]!.contextId !== 0) this.plan.push(planned(step, i));
   }
 
   // -- hooks (StreamHooks: called after the VM call that asked for them) -------------------------
@@ -423,14 +427,35 @@ const OK_BODY = toBytes('OK');
 export function routerFromInput(input: StreamInput): Router {
   const r = input.response;
   if (!r) return () => directResponse(200, OK_BODY);
+  const status = r.status ?? 200;
+  const body = r.body === undefined ? OK_BODY : typeof r.body === 'string' ? (r.body === '' ? EMPTY_BYTES : toBytes(r.body)) : r.body;
+  const extraHeaders = r.headers;
+  const trailers = r.trailers;
   return () => {
-    const base = directResponse(r.status ?? 200, r.body ?? OK_BODY);
-    return { ...base, headers: r.headers ? [...base.headers, ...r.headers] : base.headers, ...(r.trailers ? { trailers: r.trailers } : {}) };
+    const base = directResponse(status, body);
+    if (extraHeaders) for (let i = 0; i < extraHeaders.length; i++) base.headers.push(extraHeaders[i]!);
+    return trailers ? { headers: base.headers, body: base.body, details: base.details, trailers } : base;
   };
+}
+
+/**
+ * The request and router an input describes, built once per input object: benchmarks and
+ * servers replay the same inputs, and both are pure functions of the (readonly) input.
+ */
+const preparedInputs = new WeakMap<StreamInput, { readonly request: StreamRequest; readonly router: Router }>();
+
+function prepared(input: StreamInput): { readonly request: StreamRequest; readonly router: Router } {
+  let entry = preparedInputs.get(input);
+  if (entry === undefined) {
+    entry = { request: requestFromInput(input), router: routerFromInput(input) };
+    preparedInputs.set(input, entry);
+  }
+  return entry;
 }
 
 /** Drives one whole stream through the filters synchronously (no I/O). */
 export function runStream(filters: Vm | readonly Vm[], input: StreamInput = {}): StreamOutcome {
   const list = Array.isArray(filters) ? (filters as readonly Vm[]) : [filters as Vm];
-  return new HttpStream(list, requestFromInput(input), routerFromInput(input)).runSync();
+  const { request, router } = prepared(input);
+  return new HttpStream(list, request, router).runSync();
 }

@@ -167,6 +167,7 @@ export class Vm implements QueueOwner {
     if (!this.contexts.has(id)) return;
     this.invoke(id, 'proxy_on_delete', id);
     this.contexts.delete(id);
+    if (this.httpCalls.size === 0) return;
     for (const [token, call] of this.httpCalls) {
       if (call.contextId === id) {
         call.cancel();
@@ -232,15 +233,34 @@ export class Vm implements QueueOwner {
     try {
       result = fn(a, b, c, d, e) ?? 0;
     } catch (err) {
-      this.fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
       result = FALLBACKS[name] ?? 0;
-    } finally {
-      this.currentContextId = savedCurrent;
-      this.effectiveContextId = savedEffective;
-      this.depth--;
+      this.restore(savedCurrent, savedEffective);
+      this.fail(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (this.depth === 0 && this.afterCall.length > 0) this.runAfterCall();
+      return result >>> 0;
     }
+    this.restore(savedCurrent, savedEffective);
     if (this.depth === 0 && this.afterCall.length > 0) this.runAfterCall();
     return result >>> 0;
+  }
+
+  /** Leaves a callback: the caller's current and effective contexts come back. */
+  private restore(savedCurrent: number, savedEffective: number): void {
+    this.currentContextId = savedCurrent;
+    this.effectiveContextId = savedEffective;
+    this.depth--;
+  }
+
+  /**
+   * A stream callback with `bits` exposed for the call (Envoy sets the filter's pointers for it)
+   * and dropped again when the filter continues (a paused filter keeps them).
+   */
+  invokeExposed(contextId: number, bits: number, name: string, a: number, b: number): number {
+    const ctx = this.contexts.get(contextId);
+    if (ctx) ctx.exposed |= bits;
+    const action = this.invoke(contextId, name, contextId, a, b);
+    if (action === 0 && ctx) ctx.exposed &= ~bits; // Action.Continue
+    return action;
   }
 
   /**
@@ -306,7 +326,8 @@ export class Vm implements QueueOwner {
 
   log(level: number, message: string): Status {
     if (level > LogLevel.Critical) return Status.BadArgument;
-    this.runtime.log({ level, vmId: this.vmId, rootId: this.spec.rootId, message });
+    // The level test first: a filtered-out message costs no entry object.
+    if (level >= this.runtime.logLevel) this.runtime.log({ level, vmId: this.vmId, rootId: this.spec.rootId, message });
     return Status.Ok;
   }
 
@@ -488,14 +509,15 @@ export class Vm implements QueueOwner {
   // -- properties -------------------------------------------------------------------------------
 
   getProperty(path: string): Bytes | Status {
-    const parts = path.split('\u0000').filter((p, i, all) => p !== '' || i < all.length - 1);
+    const parts = path.split('\u0000');
+    if (parts[parts.length - 1] === '') parts.pop(); // a trailing NUL ends the path, it adds no part
     return lookupProperty(parts, this.spec, this.context()?.stream) ?? Status.NotFound;
   }
 
   setProperty(path: string, value: Bytes): Status {
     const stream = this.context()?.stream;
     if (!stream) return Status.NotFound;
-    stream.filterState.set(path, value.slice());
+    (stream.filterState ??= new Map()).set(path, value.slice());
     return Status.Ok;
   }
 

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createDispatcher } from '../../src/abi/dispatcher.js';
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import type { PluginDefinition } from '../../src/abi/plugin.js';
+import { parseHeaderQuery } from '../../src/abi/hostcalls.js';
 import { Status, type BufferType, type LogLevel, type MapType, type MetricType, type StreamType } from '../../src/abi/table.js';
 import { fromUtf8, toArrayBuffer, utf8 } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
@@ -45,6 +46,18 @@ export class NodeHost implements Host {
     }
     return values;
   }
+  getHeaderMapsValues(query: string): (string | undefined)[] | Status {
+    const entries = parseHeaderQuery(String(query));
+    if (entries === undefined) return Status.BadArgument; // as the bridge
+    const values: (string | undefined)[] = [];
+    for (const [mapType, key] of entries) {
+      const r = this.vm.getHeaderMapValue(mapType, key);
+      if (typeof r === 'string') values.push(r);
+      else if (r === Status.NotFound) values.push(undefined);
+      else return r;
+    }
+    return values;
+  }
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.addHeaderMapValue(mapType, key, value); }
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.replaceHeaderMapValue(mapType, key, value); }
   removeHeaderMapValue(mapType: MapType, key: string): Status { return this.vm.removeHeaderMapValue(mapType, key); }
@@ -58,6 +71,15 @@ export class NodeHost implements Host {
     if (typeof r === 'number') return -r;
     if (r.byteLength !== 8) return -Status.SerializationFailure;
     return Number(new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true));
+  }
+  getPropertyU64Age(path: string): number {
+    const r = this.vm.getProperty(path);
+    if (typeof r === 'number') return -r;
+    if (r.byteLength !== 8) return -Status.SerializationFailure;
+    const then = new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true);
+    if (then === 0n) return -Status.NotFound; // unset, as the bridge
+    const age = BigInt(this.vm.getCurrentTimeNanoseconds()) - then;
+    return age > 0n ? Number(age) : 0;
   }
   setProperty(path: string, value: BytesIn): Status { return this.vm.setProperty(path, bytesIn(value)); }
   getSharedData(key: string): [value: ArrayBuffer, cas: number] | Status {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { CALLBACKS, HOSTCALLS, isComposite, LogLevel, Status, StreamType, UNSUPPORTED_HOSTCALLS, type HostcallSpec } from '../../src/abi/table.js';
 import type { GuestCallbacks } from '../../src/abi/host.js';
-import { EMPTY_BYTES, deserializePairs, fromUtf8, serializePairs, utf8, type Bytes } from '../core/bytes.js';
+import { EMPTY_BYTES, serializePairs, utf8, type Bytes } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
 import { GuestMemory } from './memory.js';
 import { WA, type WasmImports, type WasmMemory, type WasmModule } from './webassembly.js';
@@ -106,78 +106,109 @@ function runStart(exports: Record<string, unknown>, label: string): void {
 // VM's method of the same JS name, write the result back through the return pointers.
 // ---------------------------------------------------------------------------------------------
 
-type VmMethod = (...args: unknown[]) => unknown;
-
 function hostcallImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunction> {
   const imports: Record<string, ImportFunction> = {};
+  const writers = resultWriters(memory);
   for (const spec of HOSTCALLS) {
     if (spec.abi in imports) continue; // e.g. getBufferString shares proxy_get_buffer_bytes
     if (isComposite(spec)) continue; // batches of another entry's ABI call: no import of its own
     const method = (vm as unknown as Record<string, unknown>)[spec.js];
     if (typeof method !== 'function') throw new Error(`host: Vm has no method '${spec.js}' for ${spec.abi}`);
-    imports[spec.abi] = marshal(spec, (method as VmMethod).bind(vm), memory);
+    imports[spec.abi] = marshal(spec, vm, memory, writers);
   }
   return imports;
 }
 
-function marshal(spec: HostcallSpec, call: VmMethod, memory: GuestMemory): ImportFunction {
-  const kinds = spec.args.map(([, kind]) => kind);
-  return (...raw: Raw[]): number => {
-    const args: unknown[] = [];
-    let i = 0;
-    for (const kind of kinds) {
-      if (kind === 'i32' || kind === 'u32') {
-        args.push(Number(raw[i++]) >>> 0);
-      } else if (kind === 'i64') {
-        args.push(BigInt(raw[i++] ?? 0));
-      } else {
-        const bytes = memory.read(Number(raw[i]), Number(raw[i + 1]));
-        i += 2;
-        if (!bytes) return Status.InvalidMemoryAccess;
-        if (kind === 'str') args.push(fromUtf8(bytes));
-        else if (kind === 'bytes') args.push(bytes.slice());
-        else {
-          const pairs = deserializePairs(bytes);
-          if (!pairs) return Status.BadArgument;
-          args.push(pairs);
-        }
-      }
-    }
-    const result = call(...args);
-    const p0 = Number(raw[i] ?? 0);
-    const p1 = Number(raw[i + 1] ?? 0);
-    switch (spec.out) {
-      case 'status':
-        return result as Status;
-      case 'str':
-      case 'bytes':
-      case 'pairs':
-      case 'u64le': {
-        if (typeof result === 'number') return result;
-        const bytes = typeof result === 'string' ? utf8(result)
-          : Array.isArray(result) ? (result.length === 0 ? EMPTY_BYTES : serializePairs(result as string[]))
-          : (result as Bytes);
-        return memory.copyOut(bytes, p0, p1) ? Status.Ok : Status.InvalidMemoryAccess;
-      }
-      case 'u32': {
-        const n = result as number;
-        if (n < 0) return -n;
-        return memory.writeU32(p0, n) ? Status.Ok : Status.InvalidMemoryAccess;
-      }
-      case 'u64': {
-        if (typeof result === 'number' && result < 0) return -result;
-        return memory.writeU64(p0, BigInt(result as number | bigint)) ? Status.Ok : Status.InvalidMemoryAccess;
-      }
-      case 'bytes_cas': {
-        if (typeof result === 'number') return result;
-        const [value, cas] = result as [Bytes, number];
-        const p2 = Number(raw[i + 2] ?? 0);
-        return memory.copyOut(value, p0, p1) && memory.writeU32(p2, cas) ? Status.Ok : Status.InvalidMemoryAccess;
-      }
-      case 'strs':
-        throw new Error(`host: ${spec.js} is composite: the bridge makes its ABI calls`);
-    }
+/** Writes a hostcall's JS result back to the guest; returns the ABI status. */
+interface ResultWriters {
+  /** 'str' | 'bytes' | 'pairs' | 'u64le': a Status number, or a value copied out to (p0, p1). */
+  value(result: unknown, p0: number, p1: number): number;
+  u32(result: unknown, p0: number): number;
+  u64(result: unknown, p0: number): number;
+  bytesCas(result: unknown, p0: number, p1: number, p2: number): number;
+}
+
+function resultWriters(memory: GuestMemory): ResultWriters {
+  const ok = (written: boolean): number => (written ? Status.Ok : Status.InvalidMemoryAccess);
+  return {
+    value(result, p0, p1) {
+      if (typeof result === 'number') return result;
+      if (typeof result === 'string') return ok(memory.copyOutString(result, p0, p1));
+      const bytes = Array.isArray(result) ? (result.length === 0 ? EMPTY_BYTES : serializePairs(result as string[])) : (result as Bytes);
+      return ok(memory.copyOut(bytes, p0, p1));
+    },
+    u32(result, p0) {
+      const n = result as number;
+      if (n < 0) return -n;
+      return ok(memory.writeU32(p0, n));
+    },
+    u64(result, p0) {
+      if (typeof result === 'number' && result < 0) return -result;
+      return ok(memory.writeU64(p0, BigInt(result as number | bigint)));
+    },
+    bytesCas(result, p0, p1, p2) {
+      if (typeof result === 'number') return result;
+      const [value, cas] = result as [Bytes, number];
+      return ok(memory.copyOut(value, p0, p1) && memory.writeU32(p2, cas));
+    },
   };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * The import for one table entry, specialised once per VM: a function of the entry's exact raw
+ * arity that decodes each argument in place (no per-call arrays, spreads or rest arguments),
+ * calls the VM method directly and writes the result. Generated from the table because the
+ * argument shapes vary too much for hand-written variants; every name it embeds is checked.
+ */
+function marshal(spec: HostcallSpec, vm: Vm, memory: GuestMemory, writers: ResultWriters): ImportFunction {
+  if (!IDENTIFIER.test(spec.js) || !IDENTIFIER.test(spec.abi)) throw new Error(`host: bad hostcall name in table: ${spec.abi}/${spec.js}`);
+  const lines: string[] = [];
+  const values: string[] = [];
+  let r = 0;
+  for (const [, kind] of spec.args) {
+    const a = `a${values.length}`;
+    values.push(a);
+    switch (kind) {
+      case 'i32':
+      case 'u32':
+        lines.push(`const ${a} = Number(r${r++}) >>> 0;`);
+        break;
+      case 'i64':
+        lines.push(`const ${a} = BigInt(r${r++} ?? 0);`);
+        break;
+      case 'str':
+        lines.push(`const ${a} = m.readString(Number(r${r}), Number(r${r + 1}));`, `if (${a} === undefined) return ${Status.InvalidMemoryAccess};`);
+        r += 2;
+        break;
+      case 'bytes':
+        lines.push(`const ${a} = m.copyIn(Number(r${r}), Number(r${r + 1}));`, `if (${a} === undefined) return ${Status.InvalidMemoryAccess};`);
+        r += 2;
+        break;
+      case 'pairs':
+        lines.push(`const ${a} = m.readPairs(Number(r${r}), Number(r${r + 1}));`, `if (typeof ${a} === 'number') return ${a};`);
+        r += 2;
+        break;
+      default:
+        throw new Error(`host: ${spec.abi} (${spec.js}): argument kind '${kind}' has no import marshalling (composite entries are made by the bridge)`);
+    }
+  }
+  const call = `vm.${spec.js}(${values.join(', ')})`;
+  const p = (k: number): string => `Number(r${r + k} ?? 0)`;
+  let outputs = 0;
+  switch (spec.out) {
+    case 'status': lines.push(`return ${call};`); break;
+    case 'str': case 'bytes': case 'pairs': case 'u64le': lines.push(`return out.value(${call}, ${p(0)}, ${p(1)});`); outputs = 2; break;
+    case 'u32': lines.push(`return out.u32(${call}, ${p(0)});`); outputs = 1; break;
+    case 'u64': lines.push(`return out.u64(${call}, ${p(0)});`); outputs = 1; break;
+    case 'bytes_cas': lines.push(`return out.bytesCas(${call}, ${p(0)}, ${p(1)}, ${p(2)});`); outputs = 3; break;
+    default: throw new Error(`host: ${spec.abi} (${spec.js}): result kind '${spec.out}' has no import marshalling`);
+  }
+  const params = Array.from({ length: r + outputs }, (_, k) => `r${k}`).join(', ');
+  const source = `return function ${spec.abi}(${params}) {\n  ${lines.join('\n  ')}\n};`;
+  const build = new Function('vm', 'm', 'out', source) as (vm: Vm, m: GuestMemory, out: ResultWriters) => ImportFunction;
+  return build(vm, memory, writers);
 }
 
 /** Calls Envoy still registers beyond the 0.2.1 table: 0.2.0 names, buffer status, gRPC stubs. */

@@ -125,6 +125,18 @@ export abstract class Context {
     return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
 
+  /**
+   * Nanoseconds elapsed since an int64 timestamp property (e.g. `['request', 'time']`: the
+   * stream's start, so at onLog the request's latency), read with the host clock in one
+   * crossing; undefined when absent or unset (zero). A hot path may pass wirePropertyPath(...).
+   */
+  getPropertyAgeNanoseconds(path: readonly string[] | hc.WirePropertyPath): number | undefined {
+    // per request in the sender: hc.getPropertyU64Age inlined
+    const result = this.host.getPropertyU64Age(typeof path === 'string' ? path : hc.propertyPath(path));
+    if (result >= 0) return result;
+    return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
+  }
+
   setProperty(path: readonly string[], value: BytesIn): void {
     hc.setProperty(this.host, path, value);
   }
@@ -308,9 +320,12 @@ export class RootContext extends Context {
  * Stateless HTTP contexts: when the class (declared with definePlugin's `http`) overrides
  * exactly one per-stream callback (onRequestHeaders/Body/Trailers, onResponseHeaders/Body/
  * Trailers or onLog) and none of onDone, onDelete, onHttpCallResponse, the dispatcher routes
- * no create/delete for streams: it constructs the context right before that one callback
- * (with the VM's single root) and drops it after. Fields set in the constructor work as usual;
- * nothing set in the callback survives it (keep cross-request state on the root). Two things
+ * no create/delete for streams: it constructs ONE context per root (with the VM's single root)
+ * and reuses it for every stream, setting its contextId before that one callback.
+ * A stateless stream context is a view reused across streams; don't keep references past the
+ * callback. The constructor runs once per root, not per stream: fields it sets are shared by
+ * all streams (treat them as constants); keep cross-request state on the root, and per-stream
+ * state in locals of the callback (a field written in the callback is seen by the next stream). Two things
  * end this mode for good, the dispatcher then routing create/delete for streams again: a second
  * root context in the VM (which root would a stream belong to?), and an httpCall made by a
  * stream context (that context is kept, so its response callback finds it, until its delete).
@@ -320,7 +335,8 @@ export class RootContext extends Context {
 export class HttpContext<R extends RootContext = RootContext> extends Context {
   declare readonly root: R;
 
-  // Created per stream: keep construction to three fields (getters reach the root's shared parts).
+  // Created per stream (once per root when stateless): keep construction to three fields
+  // (getters reach the root's shared parts).
   constructor(contextId: number, root: R) {
     super(contextId, root.host);
     this.root = root;
@@ -372,6 +388,16 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
   /** Several request headers in one crossing; undefined for absent ones. */
   getRequestHeaderValues(names: readonly string[]): (string | undefined)[] {
     const result = this.host.getHeaderMapValues(MapType.HttpRequestHeaders, names); // hot: no wrapper call
+    if (typeof result !== 'number') return result;
+    throw new HostcallError('proxy_get_header_map_value', result);
+  }
+
+  /**
+   * Headers of several maps in one crossing, in the query's order (e.g. request headers and the
+   * response's :status at onLog); undefined for absent ones. Build the query once (headerQuery).
+   */
+  getHeaderValuesOfMaps(query: hc.HeaderQuery): (string | undefined)[] {
+    const result = this.host.getHeaderMapsValues(query); // hot (the sender, per request): no wrapper call
     if (typeof result !== 'number') return result;
     throw new HostcallError('proxy_get_header_map_value', result);
   }
@@ -504,4 +530,12 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
   closeResponse(): void {
     hc.closeStream(this.host, StreamType.Response);
   }
+}
+
+/**
+ * Dispatcher only: points a stateless stream context (the flyweight of its root, see
+ * HttpContext) at the stream whose callback runs next. Nothing else may change a contextId.
+ */
+export function rebindStatelessContext(context: HttpContext, contextId: number): void {
+  (context as { contextId: number }).contextId = contextId;
 }

@@ -36,6 +36,12 @@ export interface Host {
   getHeaderMapValue(mapType: MapType, key: string): string | Status;
   /** Composite: getHeaderMapValue for each key in one crossing; undefined where NotFound. */
   getHeaderMapValues(mapType: MapType, keys: readonly string[]): (string | undefined)[] | Status;
+  /**
+   * Composite: the headers a query names (table.ts 'header_query': NUL-separated entries, each a
+   * map type digit then a name), in one crossing; undefined where NotFound; BadArgument for an
+   * entry without a valid map type digit.
+   */
+  getHeaderMapsValues(query: string): (string | undefined)[] | Status;
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   removeHeaderMapValue(mapType: MapType, key: string): Status;
@@ -44,6 +50,11 @@ export interface Host {
   getProperty(path: string): ArrayBuffer | Status;
   /** An int64 property's 8 bytes as an unsigned little-endian number (>= 0), else -Status. */
   getPropertyU64(path: string): number;
+  /**
+   * ns elapsed since an int64 timestamp property (ns since the epoch), read with the current time
+   * in one crossing: >= 0 (0 if the clock is behind), else -Status (-NotFound for a zero timestamp).
+   */
+  getPropertyU64Age(path: string): number;
   setProperty(path: string, value: BytesIn): Status;
   getSharedData(key: string): [value: ArrayBuffer, cas: number] | Status;
   setSharedData(key: string, value: BytesIn, cas: number): Status;

@@ -123,6 +123,50 @@ export function getHeaderMapValues(host: Host, mapType: MapType, names: readonly
   throw new HostcallError('proxy_get_header_map_value', result);
 }
 
+/** Headers of several maps to read in one crossing (headerQuery); build it once, reuse it. */
+export type HeaderQuery = string & { readonly __headerQuery: true };
+
+/** The last map type a query entry can name (one digit on the wire). */
+const MAX_QUERY_MAP_TYPE = MapType.HttpCallResponseTrailers;
+
+/**
+ * A header query (table.ts 'header_query'): entries [mapType, name], read in order by
+ * getHeaderMapsValues. Throws a TypeError naming the bad entry.
+ */
+export function headerQuery(entries: readonly (readonly [MapType, string])[]): HeaderQuery {
+  return entries.map(([mapType, name], i) => {
+    if (!Number.isInteger(mapType) || mapType < 0 || mapType > MAX_QUERY_MAP_TYPE) {
+      throw new TypeError(`headerQuery: entry ${i} (${JSON.stringify(name)}) has map type ${String(mapType)}, not 0..${MAX_QUERY_MAP_TYPE}`);
+    }
+    if (typeof name !== 'string' || name === '' || name.includes('\0')) {
+      throw new TypeError(`headerQuery: entry ${i} has an empty name or one containing NUL: ${JSON.stringify(name)}`);
+    }
+    return String.fromCharCode(48 + mapType) + name;
+  }).join('\0') as HeaderQuery;
+}
+
+/** The entries of a query's wire form (hosts serving getHeaderMapsValues); undefined when malformed. */
+export function parseHeaderQuery(query: string): [MapType, string][] | undefined {
+  if (query === '') return [];
+  const entries: [MapType, string][] = [];
+  for (const entry of query.split('\0')) {
+    const mapType = entry.charCodeAt(0) - 48;
+    if (!(mapType >= 0 && mapType <= MAX_QUERY_MAP_TYPE)) return undefined;
+    entries.push([mapType as MapType, entry.slice(1)]);
+  }
+  return entries;
+}
+
+/**
+ * The headers a query names, in one crossing (the composite getHeaderMapsValues): undefined
+ * for a name its map lacks.
+ */
+export function getHeaderMapsValues(host: Host, query: HeaderQuery): (string | undefined)[] {
+  const result = host.getHeaderMapsValues(query);
+  if (typeof result !== 'number') return result;
+  throw new HostcallError('proxy_get_header_map_value', result);
+}
+
 export function addHeaderMapValue(host: Host, mapType: MapType, name: string, value: string): void {
   check('proxy_add_header_map_value', host.addHeaderMapValue(mapType, name, value));
 }
@@ -167,6 +211,17 @@ export function wirePropertyPath(path: readonly string[]): WirePropertyPath {
  */
 export function getPropertyU64(host: Host, path: readonly string[] | WirePropertyPath): number | undefined {
   const result = host.getPropertyU64(typeof path === 'string' ? path : propertyPath(path));
+  if (result >= 0) return result;
+  return result === -Status.NotFound ? undefined : idOrThrow('proxy_get_property', result);
+}
+
+/**
+ * Nanoseconds elapsed since an int64 timestamp property (e.g. `['request', 'time']`, the
+ * stream's start), read with the host clock in one crossing; >= 0 (0 when the clock is behind).
+ * undefined when the property is absent or zero (unset).
+ */
+export function getPropertyU64Age(host: Host, path: readonly string[] | WirePropertyPath): number | undefined {
+  const result = host.getPropertyU64Age(typeof path === 'string' ? path : propertyPath(path));
   if (result >= 0) return result;
   return result === -Status.NotFound ? undefined : idOrThrow('proxy_get_property', result);
 }

@@ -97,6 +97,10 @@ export enum PeerType {
 // Composite entries (an arg 'strs' with out 'strs') batch several ABI calls into one crossing:
 // the bridge makes the `abi` call once per element of the 'strs' array (passed as a 'str'), and
 // the ABI signature is that of the single call ('strs' counts as 'str' in both places).
+// A 'header_query' arg (headerQuery in hostcalls.ts) is one string of entries separated by NUL,
+// each a map type digit ('0' + MapType) then a header name: the bridge makes the `abi` call
+// (mapType, name) once per entry, so names of several maps cost one crossing and one string
+// conversion (an entry without a valid digit ends the batch with BadArgument).
 //
 // JS result conventions (see host.ts):
 //   out 'status'           -> the Status number (0 = Ok)
@@ -107,12 +111,16 @@ export enum PeerType {
 //   out 'u64le'            -> returned bytes (ret_ptr_ptr, ret_len_ptr) holding an 8-byte little-endian
 //                             integer: its value as a number (>= 0) on Ok, else -Status
 //                             (-SerializationFailure when the bytes are not 8)
+//   out 'u64le_age'        -> as 'u64le', read as a timestamp (ns since the epoch): the ns elapsed
+//                             since it, by proxy_get_current_time_nanoseconds in the same crossing
+//                             (>= 0; 0 if the clock is behind), else -Status; a zero timestamp
+//                             (unset) is -NotFound
 //   out 'strs'             -> (string | undefined)[] (undefined where a call said NotFound);
 //                             the Status number when any call failed otherwise
 // ---------------------------------------------------------------------------------------------
 
-export type ArgKind = 'i32' | 'u32' | 'i64' | 'str' | 'bytes' | 'pairs' | 'strs';
-export type OutKind = 'status' | 'str' | 'bytes' | 'pairs' | 'u32' | 'u64' | 'bytes_cas' | 'strs' | 'u64le';
+export type ArgKind = 'i32' | 'u32' | 'i64' | 'str' | 'bytes' | 'pairs' | 'strs' | 'header_query';
+export type OutKind = 'status' | 'str' | 'bytes' | 'pairs' | 'u32' | 'u64' | 'bytes_cas' | 'strs' | 'u64le' | 'u64le_age';
 
 export interface HostcallSpec {
   /** Method name on the Host interface. */
@@ -136,6 +144,8 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'getHeaderMapValue', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['key', 'str']], out: 'str' },
   // Composite: one crossing for several values of one map (the sender reads three per request).
   { js: 'getHeaderMapValues', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['keys', 'strs']], out: 'strs' },
+  // Composite over several maps (a header query): request headers and :status at stream end.
+  { js: 'getHeaderMapsValues', abi: 'proxy_get_header_map_value', args: [['query', 'header_query']], out: 'strs' },
   { js: 'addHeaderMapValue', abi: 'proxy_add_header_map_value', args: [['mapType', 'i32'], ['key', 'str'], ['value', 'str']], out: 'status' },
   { js: 'replaceHeaderMapValue', abi: 'proxy_replace_header_map_value', args: [['mapType', 'i32'], ['key', 'str'], ['value', 'str']], out: 'status' },
   { js: 'removeHeaderMapValue', abi: 'proxy_remove_header_map_value', args: [['mapType', 'i32'], ['key', 'str']], out: 'status' },
@@ -143,6 +153,8 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'getProperty', abi: 'proxy_get_property', args: [['path', 'str']], out: 'bytes' },
   // Int64 attributes (request.time, request.duration, ...) without an ArrayBuffer in JS.
   { js: 'getPropertyU64', abi: 'proxy_get_property', args: [['path', 'str']], out: 'u64le' },
+  // Time since a timestamp attribute (request.time: the stream's start) with the clock, in one crossing.
+  { js: 'getPropertyU64Age', abi: 'proxy_get_property', args: [['path', 'str']], out: 'u64le_age' },
   { js: 'setProperty', abi: 'proxy_set_property', args: [['path', 'str'], ['value', 'bytes']], out: 'status' },
   { js: 'getSharedData', abi: 'proxy_get_shared_data', args: [['key', 'str']], out: 'bytes_cas' },
   { js: 'setSharedData', abi: 'proxy_set_shared_data', args: [['key', 'str'], ['value', 'bytes'], ['cas', 'u32']], out: 'status' },
@@ -174,7 +186,7 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
 
 /** A composite entry batches several `abi` calls (one per element of its 'strs' arg) into one crossing. */
 export function isComposite(spec: HostcallSpec): boolean {
-  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs');
+  return spec.out === 'strs' || spec.args.some(([, kind]) => kind === 'strs' || kind === 'header_query');
 }
 
 /** gRPC hostcalls exist in the ABI but are not bridged yet: the SDK fails them with a clear error. */

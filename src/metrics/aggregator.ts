@@ -60,12 +60,15 @@ export class SenderAggregator {
    * Counts one request from its raw values (undefined when the request lacks one): as `record`
    * with `normalizePath(rawPath)` and every value bounded (boundDimensionValue), but values seen
    * before in this window go straight to their series. Returns true when the request went to the
-   * overflow series.
+   * overflow series. `now`: the time in ms, or a clock read only by the request that opens a
+   * window (the window's start is the only use of the time: a clock read per request costs a
+   * host crossing).
    */
   recordRequest(
     host: string, method: string | undefined, rawPath: string | undefined, status: string | undefined,
-    latencyBucket: number, nowMs: number, normalizePath: (path: string) => string,
+    latencyBucket: number, now: number | (() => number), normalizePath: (path: string) => string,
   ): boolean {
+    if (this.windowStartMs < 0) this.windowStartMs = typeof now === 'number' ? now : now();
     // undefined and '' both become UNKNOWN_VALUE, so they may share a key
     const rawKey = `${host}\u0000${method ?? ''}\u0000${rawPath ?? ''}\u0000${status ?? ''}`;
     const stats = this.rawShortcuts.get(rawKey);
@@ -73,7 +76,7 @@ export class SenderAggregator {
       const path = rawPath === undefined ? undefined : normalizePath(rawPath);
       const overflowed = this.record(
         boundDimensionValue(host), boundDimensionValue(method), boundDimensionValue(path), boundDimensionValue(status),
-        latencyBucket, nowMs,
+        latencyBucket, this.windowStartMs,
       );
       if (!overflowed) {
         if (this.rawShortcuts.size >= this.maxRawShortcuts) this.rawShortcuts.clear();
@@ -81,7 +84,6 @@ export class SenderAggregator {
       }
       return overflowed;
     }
-    if (this.windowStartMs < 0) this.windowStartMs = nowMs;
     if (stats.count++ === 0) this.entries++;
     if (latencyBucket !== NO_LATENCY && stats.latency.add(latencyBucket, 1)) this.entries++;
     return false;

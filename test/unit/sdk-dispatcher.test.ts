@@ -541,19 +541,33 @@ describe('dispatcher: per context kind, and stateless HTTP contexts', () => {
     expect(full.implementedRoot.has('proxy_on_done')).toBe(true);
   });
 
-  it('stateless: builds the context on its one callback with the single root, keeps none', () => {
+  it('stateless: one flyweight context per root, rebound to each stream before its callback', () => {
     const { host, d, roots } = startLogOnly();
     host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/x']]);
     // no create for the streams (the bridge skips it); the Node host may still call it: ignored
     d.callbacks.proxy_on_log!(5);
     d.callbacks.proxy_on_context_create!(6, 1);
     d.callbacks.proxy_on_log!(6);
-    d.callbacks.proxy_on_log!(6);
-    expect(roots[0]!.seen).toEqual(['log 5 /x', 'log 6 /x', 'log 6 /x']);
-    expect(roots[0]!.constructed).toBe(3); // one per callback: nothing kept
+    d.callbacks.proxy_on_log!(8);
+    expect(roots[0]!.seen).toEqual(['log 5 /x', 'log 6 /x', 'log 8 /x']); // each callback sees its stream's id
+    expect(roots[0]!.constructed).toBe(1); // built once, reused
     expect(d.callbacks.proxy_on_done!(6)).toBe(1); // not a stream it knows: the fallback, the root untouched
     d.callbacks.proxy_on_done!(1);
     expect(roots[0]!.seen.at(-1)).toBe('root done');
+  });
+
+  it('stateless: a root that replaces the VM\'s single root gets its own flyweight', () => {
+    const { host, d, roots } = startLogOnly();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/r']]);
+    d.callbacks.proxy_on_log!(5);
+    d.callbacks.proxy_on_delete!(1);
+    d.callbacks.proxy_on_log!(6); // no root: nobody to run it
+    d.callbacks.proxy_on_context_create!(2, 0);
+    d.callbacks.proxy_on_log!(7);
+    d.callbacks.proxy_on_log!(8);
+    expect(roots[0]!.seen).toEqual(['log 5 /r']);
+    expect(roots[1]!.seen).toEqual(['log 7 /r', 'log 8 /r']);
+    expect(roots[1]!.constructed).toBe(1);
   });
 
   it('a second root ends stateless mode for good: create/delete are routed again and listeners told', () => {
@@ -594,6 +608,20 @@ describe('dispatcher: per context kind, and stateless HTTP contexts', () => {
     d.callbacks.proxy_on_delete!(7);
     d.callbacks.proxy_on_log!(7); // unknown again: made on the fly (single root), not kept
     expect(roots[0]!.constructed).toBe(constructed + 1);
+  });
+
+  it('the flyweight that made an httpCall belongs to its stream: other streams get other objects', () => {
+    const { host, d, roots } = startLogOnly();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/x']]);
+    d.callbacks.proxy_on_log!(4); // builds the flyweight
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/call']]);
+    d.callbacks.proxy_on_log!(7); // the flyweight, rebound to 7, calls out: kept for 7
+    const token = host.httpCallRecords[0]!.token;
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':path', '/w']]);
+    d.callbacks.proxy_on_log!(9); // under way at the switch: a context of its own, not 7's
+    d.callbacks.proxy_on_http_call_response!(1, token, 0, 0, 0);
+    expect(roots[0]!.seen).toEqual(['log 4 /x', 'log 7 /call', 'log 9 /w', `stream 7 got ${token}`]);
+    expect(roots[0]!.constructed).toBe(2);
   });
 });
 

@@ -3,6 +3,7 @@
 
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
+import { parseHeaderQuery } from '../../src/abi/hostcalls.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -154,6 +155,14 @@ export class FakeHost implements Host {
     return values;
   }
 
+  getHeaderMapsValues(query: string): (string | undefined)[] | Status {
+    const forced = this.force('getHeaderMapsValues');
+    if (forced !== undefined) return forced;
+    const entries = parseHeaderQuery(query);
+    if (entries === undefined) return Status.BadArgument;
+    return entries.map(([mapType, key]) => this.map(mapType).find(([name]) => name === key.toLowerCase())?.[1]);
+  }
+
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status {
     const forced = this.force('addHeaderMapValue');
     if (forced !== undefined) return forced;
@@ -197,6 +206,18 @@ export class FakeHost implements Host {
     if (typeof r === 'number') return -r;
     if (r.byteLength !== 8) return -Status.SerializationFailure;
     return Number(new DataView(r).getBigUint64(0, true));
+  }
+
+  getPropertyU64Age(path: string): number {
+    const forced = this.force('getPropertyU64Age');
+    if (forced !== undefined) return -forced;
+    const r = this.getProperty(path);
+    if (typeof r === 'number') return -r;
+    if (r.byteLength !== 8) return -Status.SerializationFailure;
+    const then = new DataView(r).getBigUint64(0, true);
+    if (then === 0n) return -Status.NotFound;
+    const age = BigInt(this.timeNs) - then; // integer ns, as the bridge's i64 arithmetic
+    return age > 0n ? Number(age) : 0;
   }
 
   setProperty(path: string, value: BytesIn): Status {

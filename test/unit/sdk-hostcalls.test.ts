@@ -6,6 +6,7 @@ import {
   BufferType, HOSTCALLS, LogLevel, MapType, MetricType, Status, StreamType, UNSUPPORTED_HOSTCALLS,
 } from '../../src/abi/table.js';
 import { FakeHost, bytes, text } from './sdk-fake-host.js';
+import { HttpContext, RootContext } from '../../src/abi/context.js';
 
 describe('hostcall wrappers: coverage of the ABI table', () => {
   const wrappers = hc as unknown as Record<string, unknown>;
@@ -66,6 +67,56 @@ describe('composite and int64 reads', () => {
     expect(hc.getPropertyU64(host, ['request', 'duration'])).toBeUndefined();
     host.properties.set('request\0size', new ArrayBuffer(4));
     expect(() => hc.getPropertyU64(host, ['request', 'size'])).toThrow('proxy_get_property failed: SerializationFailure');
+  });
+});
+
+describe('stream-end reads: several maps in one crossing, time since a timestamp', () => {
+  it('getHeaderMapsValues: a query names headers of several maps, read in order; undefined where absent', () => {
+    const host = new FakeHost();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':authority', 'a.test'], [':path', '/p']]);
+    host.headerMaps.set(MapType.HttpResponseHeaders, [[':status', '503']]);
+    const query = hc.headerQuery([
+      [MapType.HttpRequestHeaders, ':authority'], [MapType.HttpRequestHeaders, ':path'],
+      [MapType.HttpResponseHeaders, ':status'], [MapType.HttpResponseHeaders, ':path'],
+    ]);
+    expect(query).toBe('0:authority\u00000:path\u00002:status\u00002:path'); // the wire form (table.ts)
+    expect(hc.getHeaderMapsValues(host, query)).toEqual(['a.test', '/p', '503', undefined]);
+    const stream = new HttpContext(2, new RootContext(1, host));
+    expect(stream.getHeaderValuesOfMaps(hc.headerQuery([[MapType.HttpResponseHeaders, ':status'], [MapType.HttpRequestHeaders, ':authority']])))
+      .toEqual(['503', 'a.test']);
+    expect(hc.getHeaderMapsValues(host, hc.headerQuery([]))).toEqual([]);
+    // a malformed wire form (not made by headerQuery) is the host's BadArgument
+    expect(() => stream.getHeaderValuesOfMaps('x:path' as hc.HeaderQuery)).toThrow('proxy_get_header_map_value failed: BadArgument');
+  });
+
+  it('headerQuery: rejects a bad entry, naming it', () => {
+    expect(() => hc.headerQuery([[MapType.HttpRequestHeaders, ':path'], [9 as MapType, ':status']]))
+      .toThrow('headerQuery: entry 1 (":status") has map type 9, not 0..7');
+    expect(() => hc.headerQuery([[MapType.HttpRequestHeaders, '']])).toThrow('headerQuery: entry 0 has an empty name');
+    expect(() => hc.headerQuery([[MapType.HttpRequestHeaders, 'a\0b']])).toThrow('containing NUL');
+    expect(hc.parseHeaderQuery('0a\u00002b')).toEqual([[MapType.HttpRequestHeaders, 'a'], [MapType.HttpResponseHeaders, 'b']]);
+    expect(hc.parseHeaderQuery('0a\u0000')).toBeUndefined(); // an empty entry has no map type
+  });
+
+  it('getPropertyU64Age: ns since the timestamp by the host clock; absent or zero → undefined; clock behind → 0', () => {
+    const host = new FakeHost();
+    const at = (ns: bigint): ArrayBuffer => {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setBigUint64(0, ns, true);
+      return view.buffer;
+    };
+    host.timeNs = 1_700_000_001_000_000_000;
+    host.properties.set('request\0time', at(1_700_000_000_750_000_000n));
+    expect(hc.getPropertyU64Age(host, ['request', 'time'])).toBe(250_000_000);
+    const root = new RootContext(1, host);
+    expect(root.getPropertyAgeNanoseconds(hc.wirePropertyPath(['request', 'time']))).toBe(250_000_000);
+    expect(root.getPropertyAgeNanoseconds(['request', 'duration'])).toBeUndefined();
+    host.properties.set('request\0time', at(0n));
+    expect(hc.getPropertyU64Age(host, ['request', 'time'])).toBeUndefined();
+    host.properties.set('request\0time', at(1_700_000_002_000_000_000n));
+    expect(root.getPropertyAgeNanoseconds(['request', 'time'])).toBe(0);
+    host.properties.set('request\0time', new ArrayBuffer(4));
+    expect(() => root.getPropertyAgeNanoseconds(['request', 'time'])).toThrow('proxy_get_property failed: SerializationFailure');
   });
 });
 
