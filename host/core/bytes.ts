@@ -78,7 +78,21 @@ export function deserializePairs(bytes: Bytes): FlatPairs | undefined {
   return out;
 }
 
+const TWO_32 = 0x1_0000_0000;
+
+/** 8 bytes, little-endian, of hi * 2^32 + lo (both unsigned 32-bit words). */
+export function u64WordsBytes(hi: number, lo: number): Bytes {
+  const out = new Uint8Array(8);
+  out[0] = lo; out[1] = lo >>> 8; out[2] = lo >>> 16; out[3] = lo >>> 24;
+  out[4] = hi; out[5] = hi >>> 8; out[6] = hi >>> 16; out[7] = hi >>> 24;
+  return out;
+}
+
 export function int64Bytes(value: bigint | number): Bytes {
+  // Plain non-negative integers (ports, sizes, codes) without BigInt or a DataView.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    return u64WordsBytes(Math.floor(value / TWO_32), value % TWO_32);
+  }
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigInt64(0, BigInt(value), true);
   return out;

@@ -4,7 +4,7 @@
 // absl::ToUnixNanos / ToInt64Nanoseconds), little-endian.
 
 import { randomUUID } from 'node:crypto';
-import { EMPTY_BYTES, int64Bytes, serializePairs, utf8, type Bytes } from './bytes.js';
+import { EMPTY_BYTES, int64Bytes, serializePairs, u64WordsBytes, utf8, type Bytes } from './bytes.js';
 import type { StreamState } from './stream-state.js';
 
 /** Whole and fractional ms apart: `ms * 1e6` alone would lose ~256 ns at today's timestamps. */
@@ -12,6 +12,26 @@ const msToNs = (ms: number): bigint => {
   const whole = Math.floor(ms);
   return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
 };
+
+const TWO_32 = 0x1_0000_0000;
+
+/**
+ * int64Bytes(msToNs(ms)) without BigInt (request.time is read on every request): the ns value
+ * is built exactly from 32-bit words, as whole ms (< 2^53) split in base 2^32 times 1e6 plus
+ * the rounded fraction; each partial result stays below 2^53.
+ */
+export function msToNsBytes(ms: number): Bytes {
+  if (!(ms >= 0 && ms < Number.MAX_SAFE_INTEGER)) return int64Bytes(msToNs(ms));
+  const whole = Math.floor(ms);
+  const fraction = Math.round((ms - whole) * 1e6);
+  const high = Math.floor(whole / TWO_32);
+  const low = whole % TWO_32;
+  const lowNs = low * 1e6 + fraction; // < 2^52 + 2^20
+  const carry = Math.floor(lowNs / TWO_32);
+  const hi = high * 1e6 + carry;
+  if (hi >= TWO_32) return int64Bytes(msToNs(ms)); // beyond 64 bits: as before
+  return u64WordsBytes(hi, lowNs % TWO_32);
+}
 
 export interface PluginIdentity {
   readonly name: string;
@@ -64,7 +84,7 @@ function headerBytes(headers: StreamState['requestHeaders'], name: string): Byte
 function requestProperty(rest: readonly string[], stream: StreamState): Bytes | undefined {
   const headers = stream.requestHeaders;
   // request.time is read on every request by the sender: answered before anything else is made
-  if (rest[0] === 'time' && rest.length === 1) return int64Bytes(msToNs(stream.info.startTimeMs));
+  if (rest[0] === 'time' && rest.length === 1) return msToNsBytes(stream.info.startTimeMs);
   const header = (name: string): Bytes | undefined => headerBytes(headers, name);
   switch (rest[0]) {
     case 'path': return header(':path');
@@ -79,9 +99,9 @@ function requestProperty(rest: readonly string[], stream: StreamState): Bytes | 
     case 'useragent': return header('user-agent');
     case 'id': return utf8(stream.info.requestId ??= randomUUID());
     case 'protocol': return utf8(stream.info.protocol);
-    case 'time': return int64Bytes(msToNs(stream.info.startTimeMs));
+    case 'time': return msToNsBytes(stream.info.startTimeMs);
     // Envoy: time until the request was fully received (StreamInfo::requestComplete), not the stream's.
-    case 'duration': return stream.info.requestDurationMs === undefined ? undefined : int64Bytes(msToNs(stream.info.requestDurationMs));
+    case 'duration': return stream.info.requestDurationMs === undefined ? undefined : msToNsBytes(stream.info.requestDurationMs);
     case 'size': return int64Bytes(stream.requestBody?.byteLength ?? 0);
     case 'total_size': return int64Bytes((headers?.byteSize() ?? 0) + (stream.requestBody?.byteLength ?? 0));
     case 'headers':

@@ -46,6 +46,13 @@ export class GuestMemory {
     this.view = new DataView(buffer);
   }
 
+  /** Whether [ptr, ptr + size) lies inside the memory. */
+  inBounds(ptr: number, size: number): boolean {
+    ptr >>>= 0;
+    size >>>= 0;
+    return this.memory !== undefined && ptr + size <= this.bytes().byteLength;
+  }
+
   /** A view of guest bytes, or undefined when out of bounds. Copy before the guest runs again. */
   read(ptr: number, size: number): Uint8Array | undefined {
     ptr >>>= 0;

@@ -116,7 +116,22 @@ function hostcallImports(vm: Vm, memory: GuestMemory): Record<string, ImportFunc
     if (typeof method !== 'function') throw new Error(`host: Vm has no method '${spec.js}' for ${spec.abi}`);
     imports[spec.abi] = marshal(spec, vm, memory, writers);
   }
+  const log = imports.proxy_log;
+  if (log) imports.proxy_log = skipFilteredLogs(vm, memory, log);
   return imports;
+}
+
+/**
+ * proxy_log for a message below the host's log level: the pointer is still checked (Envoy reads
+ * the message before its logger filters it) but nothing is decoded or built. SDKs log a lot at
+ * debug/trace; under a warn-level host that was most of their hostcall time.
+ */
+function skipFilteredLogs(vm: Vm, memory: GuestMemory, log: ImportFunction): ImportFunction {
+  return (level, ptr, size) => {
+    const l = Number(level) >>> 0;
+    if (l >= vm.runtime.logLevel || l > LogLevel.Critical) return log(level, ptr, size);
+    return memory.inBounds(Number(ptr), Number(size)) ? Status.Ok : Status.InvalidMemoryAccess;
+  };
 }
 
 /** Writes a hostcall's JS result back to the guest; returns the ABI status. */

@@ -2,13 +2,17 @@
 // cached memory views survive memory.grow, fast ASCII decoding matches TextDecoder, the flat
 // header map keeps Envoy's semantics, and the histogram window keeps the newest samples.
 
-import { describe, expect, it } from 'vitest';
-import { MetricType, Status } from '../../src/abi/table.js';
-import { serializePairs } from '../../host/core/bytes.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LogLevel, MetricType, Status } from '../../src/abi/table.js';
+import { int64Bytes, serializePairs, utf8 } from '../../host/core/bytes.js';
+import { msToNsBytes } from '../../host/core/properties.js';
+import { HostRuntime, type LogEntry } from '../../host/core/runtime.js';
+import { createVm } from '../../host/vm-factory.js';
 import { HeaderMap } from '../../host/core/header-map.js';
 import { MetricStore } from '../../host/core/metrics.js';
 import { GuestMemory } from '../../host/guests/memory.js';
-import type { WasmMemory } from '../../host/guests/webassembly.js';
+import type { WasmMemory, WasmModule } from '../../host/guests/webassembly.js';
+import { probeWat, watToModule } from './support/wat.js';
 
 const PAGE = 0x10000;
 const WasmMemoryCtor = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => WasmMemory } })
@@ -130,5 +134,46 @@ describe('MetricStore histogram window', () => {
     expect(Math.min(...metric.samples)).toBe(6);
     expect(Math.max(...metric.samples)).toBe(10_005);
     expect(store.toText()).toContain('P0(nan,6)');
+  });
+});
+
+describe('proxy_log below the host level', () => {
+  let probe: WasmModule;
+  beforeAll(async () => {
+    probe = await watToModule(probeWat(), 'probe.wat');
+  });
+
+  it('is not logged, yet a bad pointer or level answers as for a logged message', () => {
+    const logs: LogEntry[] = [];
+    const vm = createVm({ wasm: probe, runtime: new HostRuntime({ logLevel: LogLevel.Warn, logSink: (e) => logs.push(e) }), vmId: 'probe' });
+    const exports = vm.guest.exports!;
+    new Uint8Array((exports.memory as WasmMemory).buffer).set(utf8('quiet'), 1024);
+    const log = (level: number, ptr: number, size: number): number =>
+      vm.withContext(vm.rootContextId, () => (exports.call_proxy_log as (...a: number[]) => number)(level, ptr, size));
+    expect(log(LogLevel.Debug, 1024, 5)).toBe(Status.Ok);
+    expect(log(LogLevel.Debug, PAGE - 2, 100)).toBe(Status.InvalidMemoryAccess);
+    expect(log(LogLevel.Trace, -8, 4)).toBe(Status.InvalidMemoryAccess);
+    expect(log(9, 1024, 5)).toBe(Status.BadArgument);
+    expect(logs.filter((e) => e.vmId === 'probe')).toEqual([]);
+    expect(log(LogLevel.Error, 1024, 5)).toBe(Status.Ok);
+    expect(logs.at(-1)).toMatchObject({ level: LogLevel.Error, message: 'quiet' });
+  });
+});
+
+describe('int64 property bytes without BigInt', () => {
+  const viaBigInt = (ms: number): bigint => {
+    const whole = Math.floor(ms);
+    return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1e6));
+  };
+  const read = (bytes: Uint8Array): bigint => new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+
+  it('writes ms timestamps and durations as the exact ns BigInt arithmetic would', () => {
+    const samples = [0, 0.0005, 1, 999.9999996, 1_764_201_600_000.123, 1_764_201_600_123.9999, 2 ** 42 + 0.5, Date.now() + performance.now() % 1];
+    for (const ms of samples) expect(read(msToNsBytes(ms))).toBe(viaBigInt(ms));
+  });
+
+  it('writes plain integers as 64-bit little-endian', () => {
+    for (const n of [0, 1, 255, 0xffffffff, 2 ** 32, 2 ** 53 - 1]) expect(read(int64Bytes(n))).toBe(BigInt(n));
+    expect(read(int64Bytes(-1))).toBe(2n ** 64n - 1n);
   });
 });
