@@ -81,7 +81,7 @@ function printInstructions(): void {
     'In another terminal:',
     `  curl localhost:${LISTENER_PORT}/test -H "Host: example.com"        # -> OK`,
     '  # within ~6 s (sender flush 1 s + receiver publish 5 s):',
-    '  node scripts/list-metrics.mjs',
+    '  npm run list-metrics',
     `  # = .venv/bin/aws cloudwatch list-metrics --namespace ${NAMESPACE} --region ${REGION} \\`,
     `  #     --endpoint-url http://127.0.0.1:${MOTO_PORT}   (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing)`,
     '',

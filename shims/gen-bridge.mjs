@@ -124,8 +124,8 @@ function proxyImports(hostcalls) {
 }
 
 // One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
-function hostcallFunction(spec, index) {
-  if (spec.args.some(([, kind]) => kind === 'header_query')) return headerQueryHostcallFunction(spec, index);
+function hostcallFunction(spec, index, hostcalls) {
+  if (spec.args.some(([, kind]) => kind === 'header_query')) return headerQueryHostcallFunction(spec, index, hostcalls);
   if (isCompositeSpec(spec)) return compositeHostcallFunction(spec, index);
   const nargs = spec.args.length;
   const outSlot = 16 * nargs;
@@ -200,9 +200,15 @@ function isCompositeSpec(spec) {
 // A header query (table.ts 'header_query'): one string converted once; the proxy_* call made per
 // NUL-separated entry with (map type digit - '0', the rest as the name), results gathered as for
 // 'strs' composites. No JS value is made or read per entry but the result string.
-function headerQueryHostcallFunction(spec, index) {
+// An entry whose type is HEADER_QUERY_AGE_TYPE ends the query: see table.ts and hostcalls.ts
+// (headerAgeQuery).
+const HEADER_QUERY_AGE_TYPE = 10; // ':' - '0', as HEADER_QUERY_AGE_MARK in src/abi/table.ts
+function headerQueryHostcallFunction(spec, index, hostcalls) {
   if (spec.out !== 'strs' || spec.args.length !== 1) {
     throw new Error(`table.ts: ${spec.js}: a 'header_query' arg must be the only arg, with out 'strs'`);
+  }
+  if (!hostcalls.some((h) => h.abi === 'proxy_get_property') || !hostcalls.some((h) => h.abi === 'proxy_get_current_time_nanoseconds')) {
+    throw new Error(`table.ts: ${spec.js}: a header query's age entry needs proxy_get_property and proxy_get_current_time_nanoseconds in HOSTCALLS`);
   }
   const frameSize = 32; // [0, 16): the query's slot; [16, 32): the result slot
   const out = '(i32.add (local.get $frame) (i32.const 16))';
@@ -223,6 +229,18 @@ function headerQueryHostcallFunction(spec, index) {
       (br_if $stop (i32.ge_u (local.get $p) (local.get $end)))
       ;; one entry: a map type digit, then the name up to the next NUL (or the end)
       (local.set $type (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+      (if (i32.eq (local.get $type) (i32.const ${HEADER_QUERY_AGE_TYPE}))
+        (then
+          ;; the age entry (last): the rest of the query is a property path, NULs included; its
+          ;; element is the ns since that timestamp by the clock, as 'u64le_age' (>= 0, else -Status)
+          (i64.store ${out} (i64.const 0))
+          (local.set $v (call $out_u64le_age
+            (call $proxy_get_property (i32.add (local.get $p) (i32.const 1)) (i32.sub (local.get $end) (i32.add (local.get $p) (i32.const 1)))
+              ${out} (i32.add (local.get $frame) (i32.const 20)))
+            ${out}))
+          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
+          (call $qjs_free_value (local.get $v))
+          (br $stop)))
       (if (i32.gt_u (local.get $type) (i32.const 9))
         (then
           (call $qjs_free_value (local.get $arr))

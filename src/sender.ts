@@ -4,15 +4,15 @@
 //
 // Per request: the HTTP context overrides only onLog, so the SDK keeps no context per stream
 // (stateless mode, context.ts: one context object per root, reused) and JS is entered once per
-// request. At stream end, two crossings: :authority, :method, :path and :status in one, and when
-// the host matches, the time since the `request.time` attribute (the stream's start) read with
-// the clock in the other, so no callback at request headers is needed. The clock is read on its
+// request. At stream end, one crossing reads :authority, :method, :path, :status and the time
+// since the `request.time` attribute (the stream's start) by the clock, so no callback at request
+// headers is needed. The clock is read on its
 // own only by the first request of an aggregation window. Envoy counters are updated once per
 // flush, not per request, to spare a crossing per request. The root overrides onDone to flush
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
 
-import { definePlugin, hostcalls, HttpContext, MapType, RootContext, wirePropertyPath, type Counter } from './abi/index.js';
+import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './abi/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { SenderAggregator } from './metrics/aggregator.js';
 import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
@@ -154,13 +154,15 @@ export class SenderRoot extends RootContext {
   }
 }
 
-/** Read at stream end in one crossing; [0] (:authority) decides whether the rest matters. */
-const LOG_HEADERS = hostcalls.headerQuery([
+/**
+ * Read at stream end in one crossing: [0] :authority (decides whether the rest matters), [1]
+ * :method, [2] :path, [3] :status, then [4] the ns since `request.time` (the stream's start, as
+ * Envoy's StreamInfo) by the host clock: the request's latency.
+ */
+const LOG_QUERY = hostcalls.headerAgeQuery([
   [MapType.HttpRequestHeaders, ':authority'], [MapType.HttpRequestHeaders, ':method'],
   [MapType.HttpRequestHeaders, ':path'], [MapType.HttpResponseHeaders, ':status'],
-]);
-/** The stream's start (Envoy's StreamInfo start time), ns since the epoch. */
-const REQUEST_TIME = wirePropertyPath(['request', 'time']);
+], ['request', 'time']);
 
 export class SenderHttp extends HttpContext<SenderRoot> {
   // An explicit constructor spares QuickJS the implicit one's rest/spread arguments array.
@@ -170,12 +172,19 @@ export class SenderHttp extends HttpContext<SenderRoot> {
   }
 
   override onLog(): void {
-    const values = this.getHeaderValuesOfMaps(LOG_HEADERS);
-    const authority = values[0] ?? '';
+    const values = this.getHeaderValuesOfMapsAndAge(LOG_QUERY);
+    const authority = values[0];
+    const host = typeof authority === 'string' ? authority : '';
     const root = this.root;
-    if (!root.matchHost(authority)) return;
-    const latencyNs = this.getPropertyAgeNanoseconds(REQUEST_TIME);
-    root.record(authority, values[1], values[2], values[3], latencyNs === undefined ? -1 : latencyNs / 1e6);
+    if (!root.matchHost(host)) return;
+    const method = values[1];
+    const path = values[2];
+    const status = values[3];
+    const latencyNs = values[4];
+    root.record(
+      host, typeof method === 'string' ? method : undefined, typeof path === 'string' ? path : undefined,
+      typeof status === 'string' ? status : undefined, typeof latencyNs === 'number' ? latencyNs / 1e6 : -1,
+    );
   }
 }
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { createDispatcher } from '../../src/abi/dispatcher.js';
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import type { PluginDefinition } from '../../src/abi/plugin.js';
-import { parseHeaderQuery } from '../../src/abi/hostcalls.js';
+import { parseHeaderQuery, splitAgeEntry } from '../../src/abi/hostcalls.js';
 import { Status, type BufferType, type LogLevel, type MapType, type MetricType, type StreamType } from '../../src/abi/table.js';
 import { fromUtf8, toArrayBuffer, utf8 } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
@@ -46,16 +46,18 @@ export class NodeHost implements Host {
     }
     return values;
   }
-  getHeaderMapsValues(query: string): (string | undefined)[] | Status {
-    const entries = parseHeaderQuery(String(query));
+  getHeaderMapsValues(query: string): (string | number | undefined)[] | Status {
+    const [headers, agePath] = splitAgeEntry(String(query));
+    const entries = parseHeaderQuery(headers);
     if (entries === undefined) return Status.BadArgument; // as the bridge
-    const values: (string | undefined)[] = [];
+    const values: (string | number | undefined)[] = [];
     for (const [mapType, key] of entries) {
       const r = this.vm.getHeaderMapValue(mapType, key);
       if (typeof r === 'string') values.push(r);
       else if (r === Status.NotFound) values.push(undefined);
       else return r;
     }
+    if (agePath !== undefined) values.push(this.getPropertyU64Age(agePath)); // as the bridge: last
     return values;
   }
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.addHeaderMapValue(mapType, key, value); }

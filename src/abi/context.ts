@@ -397,9 +397,22 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
    * response's :status at onLog); undefined for absent ones. Build the query once (headerQuery).
    */
   getHeaderValuesOfMaps(query: hc.HeaderQuery): (string | undefined)[] {
-    const result = this.host.getHeaderMapsValues(query); // hot (the sender, per request): no wrapper call
-    if (typeof result !== 'number') return result;
+    const result = this.host.getHeaderMapsValues(query);
+    // a HeaderQuery has no age entry: every element is a string or undefined
+    if (typeof result !== 'number') return result as (string | undefined)[];
     throw new HostcallError('proxy_get_header_map_value', result);
+  }
+
+  /**
+   * As getHeaderValuesOfMaps, then one more element: the ns elapsed since the query's age
+   * property (headerAgeQuery, e.g. ['request', 'time']: at onLog, the request's latency), or
+   * undefined when absent or unset; all in one crossing.
+   */
+  getHeaderValuesOfMapsAndAge(query: hc.HeaderAgeQuery): (string | number | undefined)[] {
+    const result = this.host.getHeaderMapsValues(query); // hot (the sender, per request): no wrapper call
+    if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
+    const age = result[result.length - 1];
+    return typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result;
   }
 
   getRequestHeaders(): HeaderPairs {

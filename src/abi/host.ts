@@ -39,9 +39,10 @@ export interface Host {
   /**
    * Composite: the headers a query names (table.ts 'header_query': NUL-separated entries, each a
    * map type digit then a name), in one crossing; undefined where NotFound; BadArgument for an
-   * entry without a valid map type digit.
+   * entry without a valid map type digit. A query ending with an age entry (HEADER_QUERY_AGE_MARK
+   * then a property path) has one more element: that property's age as getPropertyU64Age returns it.
    */
-  getHeaderMapsValues(query: string): (string | undefined)[] | Status;
+  getHeaderMapsValues(query: string): (string | number | undefined)[] | Status;
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   removeHeaderMapValue(mapType: MapType, key: string): Status;

@@ -5,7 +5,7 @@
 
 import type { BytesIn, FlatPairs, Host } from './host.js';
 import { HostcallError, UnsupportedError } from './errors.js';
-import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from './table.js';
+import { BufferType, HEADER_QUERY_AGE_MARK, LogLevel, MapType, MetricType, Status, StreamType } from './table.js';
 
 /** Header name/value pairs, in order (a name may repeat). */
 export type HeaderPairs = [name: string, value: string][];
@@ -145,6 +145,34 @@ export function headerQuery(entries: readonly (readonly [MapType, string])[]): H
   }).join('\0') as HeaderQuery;
 }
 
+/** A header query ending with an age entry (headerAgeQuery); build it once, reuse it. */
+export type HeaderAgeQuery = string & { readonly __headerAgeQuery: true };
+
+/**
+ * A header query plus, last, the age entry of a timestamp property (table.ts 'header_query'):
+ * getHeaderMapsValues returns the headers, then the ns since that property by the host clock, all
+ * in one crossing (e.g. a stream's headers and its latency, ['request', 'time'], at onLog).
+ * Throws a TypeError naming the bad entry or path.
+ */
+export function headerAgeQuery(entries: readonly (readonly [MapType, string])[], agePath: readonly string[]): HeaderAgeQuery {
+  if (agePath.length === 0 || agePath.some((segment) => typeof segment !== 'string' || segment === '' || segment.includes('\0'))) {
+    throw new TypeError(`headerAgeQuery: the age property path needs non-empty segments without NUL: ${JSON.stringify(agePath)}`);
+  }
+  const headers: string = headerQuery(entries);
+  return `${headers}${headers === '' ? '' : '\0'}${HEADER_QUERY_AGE_MARK}${propertyPath(agePath)}` as HeaderAgeQuery;
+}
+
+/**
+ * A query's wire form split at its age entry (hosts serving getHeaderMapsValues): the header
+ * entries' part (for parseHeaderQuery) and the age property's path, or undefined without one.
+ */
+export function splitAgeEntry(query: string): [headers: string, agePath: string | undefined] {
+  if (query.startsWith(HEADER_QUERY_AGE_MARK)) return ['', query.slice(1)];
+  // header names hold no NUL and entries start with a digit: the first NUL + mark starts the age entry
+  const at = query.indexOf(`\0${HEADER_QUERY_AGE_MARK}`);
+  return at < 0 ? [query, undefined] : [query.slice(0, at), query.slice(at + 2)];
+}
+
 /** The entries of a query's wire form (hosts serving getHeaderMapsValues); undefined when malformed. */
 export function parseHeaderQuery(query: string): [MapType, string][] | undefined {
   if (query === '') return [];
@@ -163,8 +191,30 @@ export function parseHeaderQuery(query: string): [MapType, string][] | undefined
  */
 export function getHeaderMapsValues(host: Host, query: HeaderQuery): (string | undefined)[] {
   const result = host.getHeaderMapsValues(query);
-  if (typeof result !== 'number') return result;
+  // a HeaderQuery has no age entry: every element is a string or undefined
+  if (typeof result !== 'number') return result as (string | undefined)[];
   throw new HostcallError('proxy_get_header_map_value', result);
+}
+
+/**
+ * The headers a query names, then (last element) the ns elapsed since its age property (>= 0;
+ * undefined when the property is absent or unset), in one crossing.
+ */
+export function getHeaderMapsValuesAndAge(host: Host, query: HeaderAgeQuery): (string | number | undefined)[] {
+  const result = host.getHeaderMapsValues(query);
+  if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
+  return ageElementChecked(result);
+}
+
+/** Turns the age element's -Status: -NotFound → undefined, another status throws. */
+export function ageElementChecked(values: (string | number | undefined)[]): (string | number | undefined)[] {
+  const last = values.length - 1;
+  const age = values[last];
+  if (typeof age === 'number' && age < 0) {
+    if (age !== -Status.NotFound) throw new HostcallError('proxy_get_property', -age as Status);
+    values[last] = undefined;
+  }
+  return values;
 }
 
 export function addHeaderMapValue(host: Host, mapType: MapType, name: string, value: string): void {

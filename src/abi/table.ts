@@ -100,7 +100,11 @@ export enum PeerType {
 // A 'header_query' arg (headerQuery in hostcalls.ts) is one string of entries separated by NUL,
 // each a map type digit ('0' + MapType) then a header name: the bridge makes the `abi` call
 // (mapType, name) once per entry, so names of several maps cost one crossing and one string
-// conversion (an entry without a valid digit ends the batch with BadArgument).
+// conversion (an entry without a valid digit ends the batch with BadArgument). A last entry may
+// start with HEADER_QUERY_AGE_MARK (':', i.e. type 10) instead: the rest of the query (NULs
+// included) is a property path, read with proxy_get_property as out 'u64le_age' (the clock in the
+// same crossing); its element is that number (>= 0, else -Status). So a stream's headers and its
+// age (request.time) cost one crossing.
 //
 // JS result conventions (see host.ts):
 //   out 'status'           -> the Status number (0 = Ok)
@@ -117,7 +121,11 @@ export enum PeerType {
 //                             (unset) is -NotFound
 //   out 'strs'             -> (string | undefined)[] (undefined where a call said NotFound);
 //                             the Status number when any call failed otherwise
+//                             (a header query's age entry: a number, as 'u64le_age')
 // ---------------------------------------------------------------------------------------------
+
+/** Starts a header query's age entry (see above): '0' + 10. */
+export const HEADER_QUERY_AGE_MARK = ':';
 
 export type ArgKind = 'i32' | 'u32' | 'i64' | 'str' | 'bytes' | 'pairs' | 'strs' | 'header_query';
 export type OutKind = 'status' | 'str' | 'bytes' | 'pairs' | 'u32' | 'u64' | 'bytes_cas' | 'strs' | 'u64le' | 'u64le_age';

@@ -85,7 +85,14 @@ export class SenderAggregator {
       return overflowed;
     }
     if (stats.count++ === 0) this.entries++;
-    if (latencyBucket !== NO_LATENCY && stats.latency.add(latencyBucket, 1)) this.entries++;
+    if (latencyBucket !== NO_LATENCY) {
+      // a bucket in use: counted in place (no call); a new one through add (it keeps the order)
+      const latency = stats.latency;
+      const slot = latency.slots === undefined ? 0 : latency.slots[latencyBucket] ?? 0;
+      if (slot !== 0) latency.counts[slot - 1]!++;
+      else if (latency.add(latencyBucket, 1)) this.entries++;
+    }
+    this.full = this.entries >= this.maxEntriesPerMessage;
     return false;
   }
 
@@ -113,13 +120,16 @@ export class SenderAggregator {
     this.lastStats = stats;
     if (stats.count++ === 0) this.entries++;
     if (latencyBucket !== NO_LATENCY && stats.latency.add(latencyBucket, 1)) this.entries++;
+    this.full = this.entries >= this.maxEntriesPerMessage;
     return overflowed;
   }
 
-  /** True when the pending data should be flushed now rather than at the next tick. */
-  get full(): boolean {
-    return this.entries >= this.maxEntriesPerMessage;
-  }
+  /**
+   * True when the pending data should be flushed now rather than at the next tick. A field, not a
+   * getter: the sender reads it per request (a getter is a call in QuickJS). Only the aggregator
+   * sets it.
+   */
+  full = false;
 
   /** True when nothing was recorded since the last flush. */
   get empty(): boolean {
@@ -153,6 +163,7 @@ export class SenderAggregator {
       if (this.overflow) take(this.overflow);
       message = { windowStartMs: Math.max(0, this.windowStartMs), series: rows };
       this.entries = 0;
+      this.full = false;
     }
     if (endWindow) {
       this.series.clear();

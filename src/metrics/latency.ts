@@ -53,9 +53,14 @@ export function bucketValueMs(index: number): number {
  */
 export class LatencyHistogram {
   private readonly indices: number[] = [];
-  private readonly counts: number[] = [];
+  /**
+   * Counts, parallel to the bucket indices. With `slots`, read by the sender aggregator's hot path
+   * to count a bucket already in use without a call (QuickJS: ~0.2 µs per call); only `add` and
+   * `clear` change which buckets are in use.
+   */
+  readonly counts: number[] = [];
   /** slots[bucket] = 1 + its position in indices/counts; 0 = not in use. Made on first add. */
-  private slots: Uint8Array | undefined;
+  slots: Uint8Array | undefined;
 
   /** Adds `count` to a bucket; returns true when the bucket was not in use before. */
   add(bucket: number, count: number): boolean {

@@ -3,7 +3,7 @@
 
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
-import { parseHeaderQuery } from '../../src/abi/hostcalls.js';
+import { parseHeaderQuery, splitAgeEntry } from '../../src/abi/hostcalls.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -155,12 +155,15 @@ export class FakeHost implements Host {
     return values;
   }
 
-  getHeaderMapsValues(query: string): (string | undefined)[] | Status {
+  getHeaderMapsValues(query: string): (string | number | undefined)[] | Status {
     const forced = this.force('getHeaderMapsValues');
     if (forced !== undefined) return forced;
-    const entries = parseHeaderQuery(query);
+    const [headers, agePath] = splitAgeEntry(query);
+    const entries = parseHeaderQuery(headers);
     if (entries === undefined) return Status.BadArgument;
-    return entries.map(([mapType, key]) => this.map(mapType).find(([name]) => name === key.toLowerCase())?.[1]);
+    const values: (string | number | undefined)[] = entries.map(([mapType, key]) => this.map(mapType).find(([name]) => name === key.toLowerCase())?.[1]);
+    if (agePath !== undefined) values.push(this.getPropertyU64Age(agePath));
+    return values;
   }
 
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status {

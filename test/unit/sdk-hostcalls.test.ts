@@ -98,6 +98,33 @@ describe('stream-end reads: several maps in one crossing, time since a timestamp
     expect(hc.parseHeaderQuery('0a\u0000')).toBeUndefined(); // an empty entry has no map type
   });
 
+  it('headerAgeQuery: the headers then the age of a timestamp property, in one crossing', () => {
+    const host = new FakeHost();
+    host.headerMaps.set(MapType.HttpRequestHeaders, [[':authority', 'a.test']]);
+    host.headerMaps.set(MapType.HttpResponseHeaders, [[':status', '200']]);
+    const start = new DataView(new ArrayBuffer(8));
+    start.setBigUint64(0, 1_700_000_000_750_000_000n, true);
+    host.properties.set('request\0time', start.buffer);
+    host.timeNs = 1_700_000_001_000_000_000;
+    const query = hc.headerAgeQuery([[MapType.HttpRequestHeaders, ':authority'], [MapType.HttpResponseHeaders, ':status'],
+      [MapType.HttpRequestHeaders, ':path']], ['request', 'time']);
+    expect(query).toBe('0:authority\u00002:status\u00000:path\u0000:request\u0000time'); // the wire form (table.ts)
+    expect(hc.splitAgeEntry(query)).toEqual(['0:authority\u00002:status\u00000:path', 'request\u0000time']);
+    expect(hc.splitAgeEntry('0:path')).toEqual(['0:path', undefined]);
+    expect(hc.getHeaderMapsValuesAndAge(host, query)).toEqual(['a.test', '200', undefined, 250_000_000]);
+    const stream = new HttpContext(2, new RootContext(1, host));
+    expect(stream.getHeaderValuesOfMapsAndAge(query)).toEqual(['a.test', '200', undefined, 250_000_000]);
+    // an age entry alone; an absent or unset property → undefined
+    const absent = hc.headerAgeQuery([], ['request', 'nothing']);
+    expect(absent).toBe(':request\u0000nothing');
+    expect(stream.getHeaderValuesOfMapsAndAge(absent)).toEqual([undefined]);
+    // a failure other than NotFound names the property hostcall
+    host.properties.set('request\0time', new ArrayBuffer(4));
+    expect(() => stream.getHeaderValuesOfMapsAndAge(query)).toThrow('proxy_get_property failed: SerializationFailure');
+    expect(() => hc.headerAgeQuery([], [])).toThrow('headerAgeQuery: the age property path needs non-empty segments');
+    expect(() => hc.headerAgeQuery([[MapType.HttpRequestHeaders, '']], ['request', 'time'])).toThrow('headerQuery: entry 0 has an empty name');
+  });
+
   it('getPropertyU64Age: ns since the timestamp by the host clock; absent or zero → undefined; clock behind → 0', () => {
     const host = new FakeHost();
     const at = (ns: bigint): ArrayBuffer => {

@@ -1,7 +1,8 @@
 // The bridge's stream-end reads (table.ts): a header query over several maps (one ABI call per
 // entry, each on its own map; BadArgument for an entry without a map type digit) and the time since
 // an int64 timestamp property, read with the host clock in the same crossing (i64 arithmetic: no
-// rounding; 0 when the clock is behind; a zero timestamp is unset).
+// rounding; 0 when the clock is behind; a zero timestamp is unset), also as a header query's last
+// (age) entry.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LogLevel, MapType, Status } from '../../src/abi/table.js';
@@ -54,18 +55,23 @@ describe('bridge stream-end reads', () => {
       malformed: Status.BadArgument,
       age: 42_000_001,
       absent: -Status.NotFound,
+      withAge: ['a.test', '404', 42_000_001], // the age entry's element last, exact as getPropertyU64Age
+      onlyAbsentAge: [-Status.NotFound],
     });
-    // three entries: three ABI calls; the malformed query made one before its bad entry
-    expect(host.calls.filter((c) => c === 'proxy_get_header_map_value')).toHaveLength(4);
-    expect(host.calls.filter((c) => c === 'proxy_get_current_time_nanoseconds')).toHaveLength(1);
+    // three entries: three ABI calls; the malformed query made one before its bad entry; the age
+    // query two more
+    expect(host.calls.filter((c) => c === 'proxy_get_header_map_value')).toHaveLength(6);
+    // the clock: for getPropertyU64Age and the age query's entry (not for the absent ones)
+    expect(host.calls.filter((c) => c === 'proxy_get_current_time_nanoseconds')).toHaveLength(2);
+    expect(host.calls.filter((c) => c === 'proxy_get_property')).toHaveLength(4);
   });
 
   it('a zero timestamp is unset; a clock behind the timestamp gives 0, not a negative age', () => {
     const zero = instantiate(new Map([['request\0time', 0n]]), 5n);
     zero.call('proxy_on_log', 2);
-    expect(logged(zero)).toMatchObject({ age: -Status.NotFound });
+    expect(logged(zero)).toMatchObject({ age: -Status.NotFound, withAge: [null, null, -Status.NotFound] });
     const behind = instantiate(new Map([['request\0time', 2_000n]]), 1_000n);
     behind.call('proxy_on_log', 2);
-    expect(logged(behind)).toMatchObject({ age: 0 });
+    expect(logged(behind)).toMatchObject({ age: 0, withAge: [null, null, 0] });
   });
 });
