@@ -111,7 +111,10 @@ async function loadAbiTable() {
 }
 
 async function buildBridge(table) {
-  const wat = generateBridgeWat({ hostcalls: table.HOSTCALLS, callbacks: table.CALLBACKS });
+  const wat = generateBridgeWat({
+    hostcalls: table.HOSTCALLS, callbacks: table.CALLBACKS,
+    isComposite: table.isComposite, headerQueryAgeMark: table.HEADER_QUERY_AGE_MARK,
+  });
   writeFileSync(join(buildDir, 'bridge.wat'), wat);
   const wabt = await require('wabt')();
   let mod;

@@ -11,9 +11,9 @@ import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
 import { PutMetricDataSigner } from './cloudwatch/signer.js';
 import { Merger } from './metrics/merger.js';
-import { decodeMessage } from './metrics/wire.js';
+import { decodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
-export const QUEUE_NAME = 'aws_cloudwatch_metric';
+export { QUEUE_NAME };
 /** Concurrent PutMetricData calls. */
 export const MAX_CALLS_IN_FLIGHT = 4;
 /** Tick period at rest, and while a retry waits (retry delays start at tens of ms). */

@@ -18,9 +18,9 @@ import { SenderAggregator } from './metrics/aggregator.js';
 import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
 import { latencyBucket } from './metrics/latency.js';
 import { pathNormalizer } from './metrics/path.js';
-import { encodeMessage } from './metrics/wire.js';
+import { encodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
-export const QUEUE_NAME = 'aws_cloudwatch_metric';
+export { QUEUE_NAME };
 /** Messages kept while the receiver's queue cannot be resolved; older ones are dropped. */
 export const MAX_PENDING_MESSAGES = 16;
 

@@ -8,9 +8,11 @@ import type { VmSpec } from '../harness/mini-host.js';
 import { REQUESTS, RESPONSE, MATCH_HOST } from '../harness/traffic.js';
 import type { CompiledModule } from '../harness/wasm-api.js';
 import { nowMs } from './stats.js';
+import { QUEUE_NAME } from '../../src/metrics/wire.js';
+
+export { QUEUE_NAME };
 
 export const RECEIVER_VM_ID = 'receiver';
-export const QUEUE_NAME = 'aws_cloudwatch_metric';
 /** One tick per 1,000 requests: the sender's 1 s tick at 1k req/s. */
 export const REQUESTS_PER_TICK = 1000;
 

@@ -9,6 +9,8 @@
 
 import { LATENCY_BUCKET_COUNT } from './latency.js';
 
+/** The shared queue, owned by the receiver VM: the name the Go original used. */
+export const QUEUE_NAME = 'aws_cloudwatch_metric';
 export const WIRE_VERSION = 1;
 /** Dimension values longer than this are rejected (CloudWatch's limit). */
 export const WIRE_MAX_VALUE_LENGTH = 1024;
