@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOSTCALLS } from '../src/abi/table.js';
+import { HOSTCALLS, UNSUPPORTED_HOSTCALLS } from '../src/abi/table.js';
 import { compileModule, moduleExports, moduleImports, type CompiledModule } from './harness/wasm-api.js';
 
 // WASI functions proxy-wasm-cpp-host registers (under wasi_snapshot_preview1 and wasi_unstable);
@@ -15,9 +15,8 @@ const ENVOY_WASI = new Set(['fd_write', 'fd_read', 'fd_seek', 'fd_close', 'fd_fd
   'environ_sizes_get', 'args_get', 'args_sizes_get', 'clock_time_get', 'random_get', 'proc_exit', 'path_open',
   'fd_prestat_get', 'fd_prestat_dir_name']);
 const NEWER_ENVOY_WASI = new Set(['sched_yield', 'poll_oneoff']);
-const PROXY_IMPORTS = new Set<string>([...HOSTCALLS.map((h) => h.abi), 'proxy_get_status', 'proxy_get_buffer_status',
-  'proxy_set_buffer_status', 'proxy_clear_route_cache', 'proxy_grpc_call', 'proxy_grpc_stream', 'proxy_grpc_send',
-  'proxy_grpc_cancel', 'proxy_grpc_close']);
+const PROXY_IMPORTS = new Set<string>([...HOSTCALLS.map((h) => h.abi), ...UNSUPPORTED_HOSTCALLS, 'proxy_get_status',
+  'proxy_get_buffer_status', 'proxy_set_buffer_status', 'proxy_clear_route_cache']);
 
 function importNotes(module: CompiledModule): string[] {
   const notes: string[] = [];

@@ -182,9 +182,10 @@ ${renderTables(results, false)}
   these machines reach (every version and commit answers 403), so the peer declares the ABI calls it uses
   with \`go:wasmimport\`/\`go:wasmexport\`, the mechanism that SDK is built on; it has no dependency.
   The row says "skipped: go not found" where Go is not installed.
-- Same logic everywhere: at request headers keep the start time; at log read \`:authority\`, \`:method\`,
-  \`:path\`, \`:status\`; on a host match (case-insensitive) strip the query and add count + latency to the
-  series host|method|path|status; on the 1 s tick serialise the series to JSON and enqueue them on
+- Same logic everywhere: at log read \`:authority\`, \`:method\`, \`:path\`, \`:status\` and the request's
+  latency (the peers keep the start time at request headers; ours reads the age of \`request.time\` in the
+  same crossing as the headers); on a host match (case-insensitive) strip the query and add count +
+  latency to the series host|method|path|status; on the 1 s tick serialise the series to JSON and enqueue them on
   \`aws_cloudwatch_metric\` of VM \`receiver\`. Ours does more per request (dimension cleaning, path
   normalisation options, latency buckets, series caps); the peers hard-code the match host and receiver
   VM id instead of parsing the plugin configuration.

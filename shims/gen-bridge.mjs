@@ -123,29 +123,22 @@ function proxyImports(hostcalls) {
     `  (import "env" "${abi}" (func $${abi} ${sig ? `(param ${sig}) ` : ''}(result i32)))`).join('\n');
 }
 
-// One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
-function hostcallFunction(spec, index, table) {
-  if (spec.args.some(([, kind]) => kind === 'header_query')) return headerQueryHostcallFunction(spec, index, table);
-  if (table.isComposite(spec)) return compositeHostcallFunction(spec, index);
+// A hostcall's JS args into its frame (one 16-byte slot per arg): the locals to declare, the
+// statements, and the arguments of the proxy_* call. A 'strs' arg (composites only) just has its
+// length read into $n here; its elements go through its slot one by one in the composite's loop.
+function marshalArgs(spec, frameSize) {
   const nargs = spec.args.length;
-  const outSlot = 16 * nargs;
-  const frameSize = outSlot + 16;
+  const locals = [];
   const lines = [];
-  const locals = ['(local $frame i32)', '(local $st i32)', '(local $res i32)'];
   const callArgs = [];
   const argHandle = (k) => `(i32.load offset=${4 * k} (local.get $argv))`;
   const fail = `(then (call $release_slots (local.get $frame) (i32.const ${nargs})) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0)))`;
   spec.args.forEach(([, kind], k) => {
     const slot = `(i32.add (local.get $frame) (i32.const ${16 * k}))`;
     switch (kind) {
-      case 'i32':
+      case 'i32': case 'u32':
         locals.push(`(local $a${k} i32)`);
-        lines.push(`(local.set $a${k} (call $arg_i32 ${argHandle(k)}))`);
-        callArgs.push(`(local.get $a${k})`);
-        break;
-      case 'u32':
-        locals.push(`(local $a${k} i32)`);
-        lines.push(`(local.set $a${k} (call $arg_u32 ${argHandle(k)}))`);
+        lines.push(`(local.set $a${k} (call $arg_${kind} ${argHandle(k)}))`);
         callArgs.push(`(local.get $a${k})`);
         break;
       case 'i64':
@@ -161,9 +154,28 @@ function hostcallFunction(spec, index, table) {
         lines.push(`(if (i32.eqz (call $pairs_in ${argHandle(k)} ${slot})) ${fail})`);
         callArgs.push(`(i32.load ${slot})`, `(i32.load offset=4 ${slot})`);
         break;
+      case 'strs':
+        lines.push(`(local.set $e (call $qjs_get_prop_string ${argHandle(k)} (i32.add (global.get $consts) (i32.const 8))))`);
+        lines.push(`(if (call $qjs_is_exception (local.get $e)) (then (call $qjs_free_value (local.get $e)) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0))))`);
+        lines.push('(local.set $n (call $arg_u32 (local.get $e)))');
+        lines.push('(call $qjs_free_value (local.get $e))');
+        callArgs.push(`(i32.load ${slot})`, `(i32.load offset=4 ${slot})`);
+        break;
       default: throw new Error(`table.ts: unknown arg kind '${kind}' for ${spec.js}`);
     }
   });
+  return { locals, lines, callArgs };
+}
+
+// One marshalling function per hostcall: JS handles in, one proxy_* call, one JS value out.
+function hostcallFunction(spec, index, table) {
+  if (spec.args.some(([, kind]) => kind === 'header_query')) return headerQueryHostcallFunction(spec, index, table);
+  if (table.isComposite(spec)) return compositeHostcallFunction(spec, index);
+  const nargs = spec.args.length;
+  const outSlot = 16 * nargs;
+  const frameSize = outSlot + 16;
+  const { locals: argLocals, lines, callArgs } = marshalArgs(spec, frameSize);
+  const locals = ['(local $frame i32)', '(local $st i32)', '(local $res i32)', ...argLocals];
   const out = `(i32.add (local.get $frame) (i32.const ${outSlot}))`;
   const outAt = (o) => `(i32.add (local.get $frame) (i32.const ${outSlot + o}))`;
   let convert;
@@ -191,6 +203,24 @@ function hostcallFunction(spec, index, table) {
     (local.set $res ${convert})
     (call $frame_pop (i32.const ${frameSize}))
     (local.get $res))`;
+}
+
+// Element $i of $arr from status $st and the string the call wrote at `out`: the string on Ok,
+// undefined on NotFound; any other status replaces $arr and leaves the loop ($stop). Shared by
+// the 'strs' composites and header queries (same locals, same indentation in the loop).
+function gatherElement(out) {
+  return `(if (i32.eqz (local.get $st))
+        (then
+          (local.set $v (call $out_str (i32.const 0) ${out}))
+          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
+          (call $qjs_free_value (local.get $v)))
+        (else
+          (if (i32.eq (local.get $st) (i32.const 1))
+            (then (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (global.get $undefined))))
+            (else
+              (call $qjs_free_value (local.get $arr))
+              (local.set $arr (call $num_u32 (local.get $st)))
+              (br $stop)))))`;
 }
 
 // A header query (table.ts 'header_query'): one string converted once; the proxy_* call made per
@@ -253,18 +283,7 @@ function headerQueryHostcallFunction(spec, index, table) {
       (i64.store ${out} (i64.const 0))
       (local.set $st (call $${spec.abi} (local.get $type) (i32.add (local.get $p) (i32.const 1))
         (i32.sub (local.get $k) (i32.add (local.get $p) (i32.const 1))) ${out} (i32.add (local.get $frame) (i32.const 20))))
-      (if (i32.eqz (local.get $st))
-        (then
-          (local.set $v (call $out_str (i32.const 0) ${out}))
-          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
-          (call $qjs_free_value (local.get $v)))
-        (else
-          (if (i32.eq (local.get $st) (i32.const 1))
-            (then (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (global.get $undefined))))
-            (else
-              (call $qjs_free_value (local.get $arr))
-              (local.set $arr (call $num_u32 (local.get $st)))
-              (br $stop)))))
+      ${gatherElement(out)}
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (local.set $p (i32.add (local.get $k) (i32.const 1)))
       (br $next)))
@@ -281,46 +300,18 @@ function compositeHostcallFunction(spec, index) {
     throw new Error(`table.ts: composite ${spec.js} needs exactly one 'strs' arg and out 'strs'`);
   }
   const listAt = strsArgs[0];
+  const unsupported = spec.args.find(([, kind]) => kind === 'pairs');
+  if (unsupported) throw new Error(`table.ts: arg kind '${unsupported[1]}' is not supported in composite ${spec.js}`);
   const nargs = spec.args.length;
   const outSlot = 16 * nargs;
   const frameSize = outSlot + 16;
-  const lines = [];
+  const { locals: argLocals, lines, callArgs } = marshalArgs(spec, frameSize);
   const locals = ['(local $frame i32)', '(local $st i32)', '(local $arr i32)', '(local $n i32)', '(local $i i32)',
-    '(local $e i32)', '(local $ok i32)', '(local $v i32)'];
-  const callArgs = [];
+    '(local $e i32)', '(local $ok i32)', '(local $v i32)', ...argLocals];
   const argHandle = (k) => `(i32.load offset=${4 * k} (local.get $argv))`;
-  const slotOf = (k) => `(i32.add (local.get $frame) (i32.const ${16 * k}))`;
-  const fail = `(then (call $release_slots (local.get $frame) (i32.const ${nargs})) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0)))`;
-  spec.args.forEach(([, kind], k) => {
-    switch (kind) {
-      case 'i32': case 'u32':
-        locals.push(`(local $a${k} i32)`);
-        lines.push(`(local.set $a${k} (call $arg_${kind} ${argHandle(k)}))`);
-        callArgs.push(`(local.get $a${k})`);
-        break;
-      case 'i64':
-        locals.push(`(local $a${k} i64)`);
-        lines.push(`(local.set $a${k} (call $arg_i64 ${argHandle(k)}))`);
-        callArgs.push(`(local.get $a${k})`);
-        break;
-      case 'str': case 'bytes':
-        lines.push(`(if (i32.eqz (call $bytes_in ${argHandle(k)} ${slotOf(k)} (i32.const 1))) ${fail})`);
-        callArgs.push(`(i32.load ${slotOf(k)})`, `(i32.load offset=4 ${slotOf(k)})`);
-        break;
-      case 'strs':
-        // its length now; each element goes through this arg's slot inside the loop
-        lines.push(`(local.set $e (call $qjs_get_prop_string ${argHandle(k)} (i32.add (global.get $consts) (i32.const 8))))`);
-        lines.push(`(if (call $qjs_is_exception (local.get $e)) (then (call $qjs_free_value (local.get $e)) (call $frame_pop (i32.const ${frameSize})) (return (i32.const 0))))`);
-        lines.push('(local.set $n (call $arg_u32 (local.get $e)))');
-        lines.push('(call $qjs_free_value (local.get $e))');
-        callArgs.push(`(i32.load ${slotOf(k)})`, `(i32.load offset=4 ${slotOf(k)})`);
-        break;
-      default: throw new Error(`table.ts: arg kind '${kind}' is not supported in composite ${spec.js}`);
-    }
-  });
+  const listSlot = `(i32.add (local.get $frame) (i32.const ${16 * listAt}))`;
   const out = `(i32.add (local.get $frame) (i32.const ${outSlot}))`;
   callArgs.push(out, `(i32.add (local.get $frame) (i32.const ${outSlot + 4}))`);
-  const listSlot = slotOf(listAt);
   return `
   ;; [${index}] ${spec.js} -> ${spec.abi} per element (composite)
   (func $hc_${index} (param $argc i32) (param $argv i32) (result i32)
@@ -345,18 +336,7 @@ function compositeHostcallFunction(spec, index) {
       (local.set $st (call $${spec.abi} ${callArgs.join(' ')}))
       (call $bytes_release ${listSlot})
       (call $qjs_free_value (local.get $e))
-      (if (i32.eqz (local.get $st))
-        (then
-          (local.set $v (call $out_str (i32.const 0) ${out}))
-          (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (local.get $v)))
-          (call $qjs_free_value (local.get $v)))
-        (else
-          (if (i32.eq (local.get $st) (i32.const 1))
-            (then (drop (call $qjs_set_prop_uint32 (local.get $arr) (local.get $i) (global.get $undefined))))
-            (else
-              (call $qjs_free_value (local.get $arr))
-              (local.set $arr (call $num_u32 (local.get $st)))
-              (br $stop)))))
+      ${gatherElement(out)}
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (call $release_slots (local.get $frame) (i32.const ${nargs}))

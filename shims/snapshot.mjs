@@ -154,14 +154,19 @@ function memoryHelpers(e, getMemory) {
   return { put, exceptionText };
 }
 
-/** QuickJS bytecode of the bundle (source text stripped, debug info kept for stack traces). */
-async function compileInThrowaway(module, source, filename) {
+/** An instance of the instrumented module for build-time work: exports, memory, log, helpers. */
+async function initInstance(module) {
   let memory;
   const logLines = [];
   const instance = await WebAssembly.instantiate(module, initImports(module, () => memory, logLines));
   const e = instance.exports;
   memory = e.memory;
-  const { put, exceptionText } = memoryHelpers(e, () => memory);
+  return { e, memory, logLines, ...memoryHelpers(e, () => memory) };
+}
+
+/** QuickJS bytecode of the bundle (source text stripped, debug info kept for stack traces). */
+async function compileInThrowaway(module, source, filename) {
+  const { e, memory, put, exceptionText } = await initInstance(module);
   e._initialize();
   if (e.qjs_init() !== 0) throw new Error('QuickJS failed to initialise');
   const src = bytesOf(source);
@@ -191,12 +196,7 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
   // buffers (source text included) never reach the snapshot's heap.
   const module = await WebAssembly.compile(instrBytes);
   const bytecode = await compileInThrowaway(module, source, filename);
-  let memory;
-  const logLines = [];
-  const instance = await WebAssembly.instantiate(module, initImports(module, () => memory, logLines));
-  const e = instance.exports;
-  memory = e.memory;
-  const { put, exceptionText } = memoryHelpers(e, () => memory);
+  const { e, memory, logLines, put, exceptionText } = await initInstance(module);
   const fail = (what) => {
     const log = logLines.length ? `\nlog during init:\n  ${logLines.join('\n  ')}` : '';
     throw new Error(`exception during snapshot initialisation (${what}): ${exceptionText()}${log}`);

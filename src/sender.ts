@@ -14,9 +14,8 @@
 
 import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './abi/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
-import { SenderAggregator } from './metrics/aggregator.js';
+import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
 import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
-import { latencyBucket } from './metrics/latency.js';
 import { pathNormalizer } from './metrics/path.js';
 import { encodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
@@ -33,17 +32,17 @@ interface SenderCounters {
 interface Configured {
   readonly config: SenderConfig;
   readonly matches: HostMatcher;
-  readonly normalizePath: (path: string) => string;
   readonly aggregator: SenderAggregator;
   readonly counters: SenderCounters;
 }
 
-const MATCHES_NOTHING: HostMatcher = () => false;
-
 export class SenderRoot extends RootContext {
   private state: Configured | undefined;
-  /** The configured matcher, as a field: onLog calls it directly (one JS call less per request). */
-  matchHost: HostMatcher = MATCHES_NOTHING;
+  /**
+   * The configured aggregator (undefined until configured), as a field: onLog hands it the
+   * request's values directly (one JS call per request in all).
+   */
+  aggregator: SenderAggregator | undefined;
   /** The clock the aggregator reads when a request opens a window (once per window). */
   private readonly clockMs = (): number => this.getCurrentTime();
   private queueId: number | undefined;
@@ -62,18 +61,20 @@ export class SenderRoot extends RootContext {
       return false;
     }
     const config = parsed.config;
+    const matches = createHostMatcher(config.matchHosts);
+    const normalizePath = pathNormalizer({ stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds });
+    const aggregator = new SenderAggregator(config.maxSeries, DEFAULT_MAX_ENTRIES_PER_MESSAGE, { matchHost: matches, normalizePath, clockMs: this.clockMs });
     this.state = {
       config,
-      matches: createHostMatcher(config.matchHosts),
-      normalizePath: pathNormalizer({ stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds }),
-      aggregator: new SenderAggregator(config.maxSeries),
+      matches,
+      aggregator,
       counters: {
         requestsRecorded: this.defineCounter('acpw.sender.requests_recorded'),
         seriesOverflow: this.defineCounter('acpw.sender.series_overflow'),
         enqueueFailures: this.defineCounter('acpw.sender.enqueue_failures'),
       },
     };
-    this.matchHost = this.state.matches;
+    this.aggregator = aggregator;
     this.setTickPeriod(config.flushIntervalMs);
     this.log.info(`sender: configured (receiver_vm_id=${JSON.stringify(config.receiverVmId)}, ${config.matchHosts.length || 'all'} host pattern(s), flush every ${config.flushIntervalMs} ms, max_series ${config.maxSeries})`);
     return true;
@@ -91,25 +92,22 @@ export class SenderRoot extends RootContext {
 
   /** True when requests to this authority are recorded. */
   matchesHost(authority: string): boolean {
-    return this.matchHost(authority);
+    return this.state !== undefined && this.state.matches(authority);
   }
 
-  /** Counts one finished request; `latencyMs` < 0 when unknown. */
-  record(authority: string, method: string | undefined, rawPath: string | undefined, status: string | undefined, latencyMs: number): void {
-    const state = this.state;
-    if (state === undefined) return;
-    const aggregator = state.aggregator;
-    if (aggregator.recordRequest(authority, method, rawPath, status, latencyMs < 0 ? -1 : latencyBucket(latencyMs), this.clockMs, state.normalizePath)) {
-      this.unreportedOverflow++;
-    }
-    this.unreportedRequests++;
-    if (aggregator.full) this.flush(false);
+  /** The aggregate reached its size bound: hand it over now rather than at the next tick. */
+  flushFull(): void {
+    this.flush(false);
   }
 
   private flush(endWindow: boolean): void {
     const state = this.state;
     if (state === undefined) return;
-    const message = state.aggregator.flush(endWindow);
+    const aggregator = state.aggregator;
+    const message = aggregator.flush(endWindow);
+    // the counters count what each flush took (no per-request bookkeeping)
+    this.unreportedRequests += aggregator.flushedRequests;
+    this.unreportedOverflow += aggregator.flushedOverflow;
     if (message !== undefined) {
       this.pending.push(encodeMessage(message));
       if (this.pending.length > MAX_PENDING_MESSAGES) {
@@ -172,19 +170,12 @@ export class SenderHttp extends HttpContext<SenderRoot> {
   }
 
   override onLog(): void {
-    const values = this.getHeaderValuesOfMapsAndAge(LOG_QUERY);
-    const authority = values[0];
-    const host = typeof authority === 'string' ? authority : '';
     const root = this.root;
-    if (!root.matchHost(host)) return;
-    const method = values[1];
-    const path = values[2];
-    const status = values[3];
-    const latencyNs = values[4];
-    root.record(
-      host, typeof method === 'string' ? method : undefined, typeof path === 'string' ? path : undefined,
-      typeof status === 'string' ? status : undefined, typeof latencyNs === 'number' ? latencyNs / 1e6 : -1,
-    );
+    const aggregator = root.aggregator;
+    if (aggregator === undefined) return; // not configured: nothing to record
+    // the aggregator matches the host, buckets the latency and counts (aggregator.ts)
+    // LOG_QUERY's answer: four header values (string or undefined), then the age (number or undefined)
+    if (aggregator.recordValues(this.getHeaderValuesOfMapsAndAge(LOG_QUERY))) root.flushFull();
   }
 }
 

@@ -1,6 +1,6 @@
 // A minimal proxy-wasm host for the benchmark: instantiates a module, answers the hostcalls the
 // sender, the receiver and the peers use, and drives a root context and stream lifecycles
-// synchronously. It stands in until host/ exposes a programmatic API (see vm-driver.ts); it is
+// synchronously. The full local host (host/) is driven by local-host-driver.ts; this one is
 // deliberately lean so that host overhead is small and identical for every module measured.
 
 import { BufferType, HOSTCALLS, LogLevel, MapType, Status } from '../../src/abi/table.js';

@@ -276,9 +276,7 @@ export class Vm implements QueueOwner {
     try {
       return fn();
     } finally {
-      this.currentContextId = savedCurrent;
-      this.effectiveContextId = savedEffective;
-      this.depth--;
+      this.restore(savedCurrent, savedEffective);
       if (this.depth === 0 && this.afterCall.length > 0) this.runAfterCall();
     }
   }
@@ -461,11 +459,7 @@ export class Vm implements QueueOwner {
   }
 
   setHeaderMapPairs(mapType: number, pairs: FlatPairs): Status {
-    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
-    const map = this.mutableMap(mapType);
-    if (!map) return Status.BadArgument;
-    map.setAll(pairs);
-    return Status.Ok;
+    return this.editMap(mapType, (map) => map.setAll(pairs));
   }
 
   getHeaderMapValue(mapType: number, key: string): string | Status {
@@ -476,26 +470,23 @@ export class Vm implements QueueOwner {
   }
 
   addHeaderMapValue(mapType: number, key: string, value: string): Status {
-    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
-    const map = this.mutableMap(mapType);
-    if (!map) return Status.BadArgument;
-    map.add(key, value);
-    return Status.Ok;
+    return this.editMap(mapType, (map) => map.add(key, value));
   }
 
   replaceHeaderMapValue(mapType: number, key: string, value: string): Status {
-    if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
-    const map = this.mutableMap(mapType);
-    if (!map) return Status.BadArgument;
-    map.replace(key, value);
-    return Status.Ok;
+    return this.editMap(mapType, (map) => map.replace(key, value));
   }
 
   removeHeaderMapValue(mapType: number, key: string): Status {
+    return this.editMap(mapType, (map) => map.remove(key));
+  }
+
+  /** Applies `edit` to a writable map; BadArgument for an unknown type or a map not exposed now. */
+  private editMap(mapType: number, edit: (map: HeaderMap) => void): Status {
     if (mapType > MapType.HttpCallResponseTrailers) return Status.BadArgument;
     const map = this.mutableMap(mapType);
     if (!map) return Status.BadArgument;
-    map.remove(key);
+    edit(map);
     return Status.Ok;
   }
 

@@ -69,16 +69,12 @@ export class NodeHost implements Host {
     return typeof r === 'number' ? r : toArrayBuffer(r);
   }
   getPropertyU64(path: string): number {
-    const r = this.vm.getProperty(path);
-    if (typeof r === 'number') return -r;
-    if (r.byteLength !== 8) return -Status.SerializationFailure;
-    return Number(new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true));
+    const value = this.propertyU64le(path);
+    return typeof value === 'number' ? value : Number(value);
   }
   getPropertyU64Age(path: string): number {
-    const r = this.vm.getProperty(path);
-    if (typeof r === 'number') return -r;
-    if (r.byteLength !== 8) return -Status.SerializationFailure;
-    const then = new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true);
+    const then = this.propertyU64le(path);
+    if (typeof then === 'number') return then;
     if (then === 0n) return -Status.NotFound; // unset, as the bridge
     const age = BigInt(this.vm.getCurrentTimeNanoseconds()) - then;
     return age > 0n ? Number(age) : 0;
@@ -128,6 +124,14 @@ export class NodeHost implements Host {
   }
   environ(): string[] { return this.vm.environ(); }
   randomBytes(length: number): ArrayBuffer { return toArrayBuffer(new Uint8Array(randomBytes(length))); }
+
+  /** A property holding an 8-byte little-endian integer, else -Status (as the bridge's 'u64le'). */
+  private propertyU64le(path: string): bigint | number {
+    const r = this.vm.getProperty(path);
+    if (typeof r === 'number') return -r;
+    if (r.byteLength !== 8) return -Status.SerializationFailure;
+    return new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true);
+  }
 }
 
 /** A guest factory for an in-process plugin (its module's default export). */

@@ -22,22 +22,20 @@ const moduleCache = new Map<string, WasmModule>();
 export function loadWasmModule(path: string): WasmModule {
   const cached = moduleCache.get(path);
   if (cached) return cached;
-  {
-    let module: WasmModule;
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new Error(`cannot read Wasm module '${path}': ${err instanceof Error ? err.message : String(err)}`);
-    }
-    try {
-      module = new WA.Module(bytes);
-    } catch (err) {
-      throw new Error(`'${path}' is not a valid Wasm module: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    moduleCache.set(path, module);
-    return module;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new Error(`cannot read Wasm module '${path}': ${err instanceof Error ? err.message : String(err)}`);
   }
+  let module: WasmModule;
+  try {
+    module = new WA.Module(bytes);
+  } catch (err) {
+    throw new Error(`'${path}' is not a valid Wasm module: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  moduleCache.set(path, module);
+  return module;
 }
 
 /** Checks what Envoy checks before instantiating: ABI version export, allocator, memory. */

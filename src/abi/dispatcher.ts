@@ -113,11 +113,6 @@ export function computeImplementedHttp(plugin: PluginDefinition, stateless: bool
   return implemented;
 }
 
-/** The callbacks that do real work for this plugin, any context kind (by export name). */
-export function computeImplemented(plugin: PluginDefinition): Set<string> {
-  return new Set([...computeImplementedRoot(plugin), ...computeImplementedHttp(plugin, false)]);
-}
-
 export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatcher {
   const roots = new Map<number, RootContext>();
   const streams = new Map<number, HttpContext>();

@@ -150,7 +150,7 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'getHeaderMapPairs', abi: 'proxy_get_header_map_pairs', args: [['mapType', 'i32']], out: 'pairs' },
   { js: 'setHeaderMapPairs', abi: 'proxy_set_header_map_pairs', args: [['mapType', 'i32'], ['pairs', 'pairs']], out: 'status' },
   { js: 'getHeaderMapValue', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['key', 'str']], out: 'str' },
-  // Composite: one crossing for several values of one map (the sender reads three per request).
+  // Composite: one crossing for several values of one map (e.g. three request headers).
   { js: 'getHeaderMapValues', abi: 'proxy_get_header_map_value', args: [['mapType', 'i32'], ['keys', 'strs']], out: 'strs' },
   // Composite over several maps (a header query): request headers and :status at stream end.
   { js: 'getHeaderMapsValues', abi: 'proxy_get_header_map_value', args: [['query', 'header_query']], out: 'strs' },

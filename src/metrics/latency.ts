@@ -14,6 +14,13 @@ export const LATENCY_MAX_MS = 300_000;
 const LOG_BUCKETS = LATENCY_BUCKET_COUNT - 1;
 const LOG_MIN = Math.log(LATENCY_MIN_MS);
 const LOG_RATIO = (Math.log(LATENCY_MAX_MS) - LOG_MIN) / LOG_BUCKETS;
+/**
+ * latencyBucket's formula, for a hot path that inlines it (a call costs ~0.2 µs in QuickJS):
+ * for ms >= LATENCY_MIN_MS, x = (Math.log(ms) - LATENCY_LOG_MIN) / LATENCY_LOG_RATIO, then
+ * bucket = x >= LATENCY_BUCKET_COUNT - 1 ? LATENCY_BUCKET_COUNT - 1 : (x | 0) + 1.
+ */
+export const LATENCY_LOG_MIN = LOG_MIN;
+export const LATENCY_LOG_RATIO = LOG_RATIO;
 
 function roundSignificant(value: number, digits: number): number {
   return Number(value.toPrecision(digits));
@@ -35,8 +42,9 @@ const REPRESENTATIVE: readonly number[] = (() => {
 /** The bucket index (0..148) for a latency in milliseconds; NaN and negatives count as 0. */
 export function latencyBucket(ms: number): number {
   if (!(ms >= LATENCY_MIN_MS)) return 0;
-  const index = Math.floor((Math.log(ms) - LOG_MIN) / LOG_RATIO) + 1;
-  return index > LOG_BUCKETS ? LOG_BUCKETS : index;
+  const x = (Math.log(ms) - LOG_MIN) / LOG_RATIO;
+  // x >= 0 here; `| 0` is Math.floor without a call (x < LOG_BUCKETS < 2^31)
+  return x >= LOG_BUCKETS ? LOG_BUCKETS : (x | 0) + 1;
 }
 
 /** The value (milliseconds) a bucket reports to CloudWatch. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SenderAggregator } from '../../src/metrics/aggregator.js';
-import { LatencyHistogram, latencyBucket } from '../../src/metrics/latency.js';
+import { LATENCY_BUCKET_COUNT, LatencyHistogram, latencyBucket } from '../../src/metrics/latency.js';
 import { Merger } from '../../src/metrics/merger.js';
 import { decodeMessage, encodeMessage, type WireMessage } from '../../src/metrics/wire.js';
 
@@ -67,38 +67,123 @@ describe('sender aggregator', () => {
   });
 });
 
-describe('sender aggregator: raw-value shortcuts (recordRequest)', () => {
+describe('sender aggregator: raw request values (recordValues)', () => {
   const strip = (path: string): string => path.split('?')[0]!;
+  /** An aggregator recording hosts ending in ".test", counting its clock reads. */
+  function aggregatorFor(maxSeries: number, maxEntries?: number) {
+    const clock = { reads: 0 };
+    const aggregator = new SenderAggregator(maxSeries, maxEntries, {
+      matchHost: (authority) => authority.endsWith('.test'),
+      normalizePath: strip,
+      clockMs: () => { clock.reads++; return T0 + clock.reads; },
+    });
+    return { aggregator, clock };
+  }
+  const ns = (ms: number): number => ms * 1e6;
 
   it('counts raw requests into the normalised, bounded series; undefined and empty values share _unknown', () => {
-    const aggregator = new SenderAggregator(100);
-    aggregator.recordRequest('a.test', 'GET', '/x?id=1', '200', latencyBucket(5), T0, strip);
-    aggregator.recordRequest('a.test', 'GET', '/x?id=2', '200', latencyBucket(5), T0, strip); // another raw key, same series
-    aggregator.recordRequest('a.test', 'GET', '/x?id=1', '200', latencyBucket(50), T0, strip); // the shortcut
-    aggregator.recordRequest('a.test', undefined, '/x', undefined, -1, T0, strip);
-    aggregator.recordRequest('a.test', '', '/x', '', -1, T0, strip);
+    const { aggregator } = aggregatorFor(100);
+    aggregator.recordValues(['a.test', 'GET', '/x?id=1', '200', ns(5)]);
+    aggregator.recordValues(['a.test', 'GET', '/x?id=2', '200', ns(5)]); // another raw key, same series
+    aggregator.recordValues(['a.test', 'GET', '/x?id=1', '200', ns(50)]); // the shortcut
+    aggregator.recordValues(['a.test', undefined, '/x', undefined, undefined]);
+    aggregator.recordValues(['a.test', '', '/x', '', undefined]);
+    aggregator.recordValues(['a.test', 'GET', '/x?id=1', '200', ns(0.01)]); // below 0.1 ms: bucket 0
     const message = aggregator.flush(true)!;
     expect(message.series).toEqual([
-      { host: 'a.test', method: 'GET', path: '/x', status: '200', count: 3, latency: [latencyBucket(5), 2, latencyBucket(50), 1] },
+      { host: 'a.test', method: 'GET', path: '/x', status: '200', count: 4, latency: [0, 1, latencyBucket(5), 2, latencyBucket(50), 1] },
       { host: 'a.test', method: '_unknown', path: '/x', status: '_unknown', count: 2, latency: [] },
     ]);
+    expect(aggregator.flushedRequests).toBe(6);
+    expect(aggregator.flushedOverflow).toBe(0);
+  });
+
+  it('skips hosts that do not match, and reads the clock once per window, for its first recorded request', () => {
+    const { aggregator, clock } = aggregatorFor(100);
+    expect(aggregator.recordValues(['example.com', 'GET', '/', '200', ns(1)])).toBe(false);
+    expect(aggregator.recordValues([undefined, 'GET', '/', '200', ns(1)])).toBe(false);
+    expect(aggregator.empty).toBe(true);
+    expect(clock.reads).toBe(0);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(1)]);
+    aggregator.recordValues(['b.test', 'GET', '/', '200', ns(1)]);
+    expect(clock.reads).toBe(1);
+    expect(aggregator.flush(true)!.windowStartMs).toBe(T0 + 1);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(1)]);
+    expect(aggregator.flush(true)!.windowStartMs).toBe(T0 + 2);
+  });
+
+  it('buckets every latency as latencyBucket does, and reports buckets ascending', () => {
+    const { aggregator } = aggregatorFor(100);
+    const expected = new Map<number, number>();
+    // descending, so buckets arrive in the reverse of their reporting order
+    for (let ms = 400_000; ms > 0.001; ms /= 1.0071) {
+      aggregator.recordValues(['a.test', 'GET', '/', '200', ns(ms)]);
+      const bucket = latencyBucket(ns(ms) / 1e6);
+      expected.set(bucket, (expected.get(bucket) ?? 0) + 1);
+    }
+    const flat = aggregator.flush(true)!.series[0]!.latency;
+    expect(flat).toEqual([...expected.entries()].sort((a, b) => a[0] - b[0]).flat());
+    expect(flat.length).toBe(2 * LATENCY_BUCKET_COUNT);
   });
 
   it('forgets the shortcuts with the window, so the series cap starts over, and never shortcuts the overflow', () => {
-    const aggregator = new SenderAggregator(1);
-    expect(aggregator.recordRequest('h1', 'GET', '/', '200', 1, T0, strip)).toBe(false);
-    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(true);
-    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(true); // still overflow each time
+    const { aggregator } = aggregatorFor(1);
+    aggregator.recordValues(['h1.test', 'GET', '/', '200', ns(1)]);
+    aggregator.recordValues(['h2.test', 'GET', '/', '200', ns(1)]);
+    aggregator.recordValues(['h2.test', 'GET', '/', '200', ns(1)]); // still overflow each time
+    expect(aggregator.flush(true)!.series.map((s) => [s.host, s.count])).toEqual([['h1.test', 1], ['_overflow', 2]]);
+    expect(aggregator.flushedOverflow).toBe(2);
+    aggregator.recordValues(['h2.test', 'GET', '/', '200', ns(1)]); // a new window: h2 fits
+    aggregator.recordValues(['h1.test', 'GET', '/', '200', ns(1)]); // h1 is known, but the cap is taken
+    expect(aggregator.flush(true)!.series.map((s) => [s.host, s.count])).toEqual([['h2.test', 1], ['_overflow', 1]]);
+    expect(aggregator.flushedRequests).toBe(2);
+    expect(aggregator.flushedOverflow).toBe(1);
+  });
+
+  it('keeps series across windows without carrying their counts, buckets or cap share over', () => {
+    const { aggregator } = aggregatorFor(2);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(5)]);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(5)]);
+    aggregator.recordValues(['b.test', 'GET', '/', '200', ns(5)]);
     aggregator.flush(true);
-    expect(aggregator.recordRequest('h2', 'GET', '/', '200', 1, T0, strip)).toBe(false); // a new window: h2 fits
-    expect(aggregator.recordRequest('h1', 'GET', '/', '200', 1, T0, strip)).toBe(true); // h1's old shortcut is gone
-    expect(aggregator.flush(true)!.series.map((s) => [s.host, s.count])).toEqual([['h2', 1], ['_overflow', 1]]);
+    expect(aggregator.seriesCount).toBe(0);
+    // a and b are still known but not counted in this window: c and d fit under the cap of 2
+    aggregator.recordValues(['c.test', 'GET', '/', '200', ns(5)]);
+    aggregator.recordValues(['d.test', 'GET', '/', '200', ns(5)]);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(70)]); // now over the cap
+    expect(aggregator.seriesCount).toBe(2);
+    expect(aggregator.flush(true)!.series).toEqual([
+      { host: 'c.test', method: 'GET', path: '/', status: '200', count: 1, latency: [latencyBucket(5), 1] },
+      { host: 'd.test', method: 'GET', path: '/', status: '200', count: 1, latency: [latencyBucket(5), 1] },
+      { host: '_overflow', method: '_overflow', path: '_overflow', status: '_overflow', count: 1, latency: [latencyBucket(70), 1] },
+    ]);
+    // a: known from two windows ago, its old bucket not reported; an early flush reports only what is new
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(70)]);
+    expect(aggregator.flush(false)!.series).toEqual([
+      { host: 'a.test', method: 'GET', path: '/', status: '200', count: 1, latency: [latencyBucket(70), 1] },
+    ]);
+    aggregator.recordValues(['a.test', 'GET', '/', '200', ns(5)]);
+    expect(aggregator.flush(true)!.series).toEqual([
+      { host: 'a.test', method: 'GET', path: '/', status: '200', count: 1, latency: [latencyBucket(5), 1] },
+    ]);
+    expect(aggregator.flush(true)).toBeUndefined();
+  });
+
+  it('says when the size bound is reached (series + latency buckets)', () => {
+    const { aggregator } = aggregatorFor(10, 3);
+    expect(aggregator.recordValues(['a.test', 'GET', '/', '200', ns(1)])).toBe(false); // 2 entries
+    expect(aggregator.recordValues(['a.test', 'GET', '/', '200', ns(1)])).toBe(false); // still 2
+    expect(aggregator.recordValues(['a.test', 'GET', '/', '200', ns(9)])).toBe(true); // a new bucket: 3
+    expect(aggregator.full).toBe(true);
+    aggregator.flush(false);
+    expect(aggregator.full).toBe(false);
+    expect(aggregator.recordValues(['a.test', 'GET', '/', '200', ns(9)])).toBe(false); // the series again: 2
   });
 
   it('keeps counting right past the shortcut bound (a spray of raw values)', () => {
-    const aggregator = new SenderAggregator(10);
-    for (let i = 0; i < 5000; i++) aggregator.recordRequest('a.test', 'GET', `/x?n=${i}`, '200', -1, T0, strip);
-    aggregator.recordRequest('a.test', 'GET', '/x?n=1', '200', -1, T0, strip);
+    const { aggregator } = aggregatorFor(10);
+    for (let i = 0; i < 5000; i++) aggregator.recordValues(['a.test', 'GET', `/x?n=${i}`, '200', undefined]);
+    aggregator.recordValues(['a.test', 'GET', '/x?n=1', '200', undefined]);
     expect(aggregator.flush(true)!.series).toEqual([
       { host: 'a.test', method: 'GET', path: '/x', status: '200', count: 5001, latency: [] },
     ]);
