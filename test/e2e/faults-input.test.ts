@@ -140,7 +140,9 @@ describe('bad input', () => {
         (all) => all.filter((d) => d.MetricName === 'RequestCount').reduce((n, d) => n + (d.StatisticValues?.Sum ?? 0), 0) >= requests,
       );
       expect(recorder.forwarded.map((call) => call.status).every((status) => status === 200)).toBe(true);
-      expect(e2e.counter('acpw.receiver.datums_published')).toBe(datums.length);
+      // The recorder sees moto's answer before the receiver's http_call callback counts it.
+      const published = await pollUntil(() => e2e.counter('acpw.receiver.datums_published'), (n) => n >= datums.length);
+      expect(published).toBe(datums.length);
       const counts = datums.filter((d) => d.MetricName === 'RequestCount');
       const latencies = datums.filter((d) => d.MetricName === 'RequestLatency');
       expect(counts.reduce((n, d) => n + (d.StatisticValues?.Sum ?? 0), 0)).toBe(requests);
