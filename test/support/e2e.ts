@@ -14,7 +14,7 @@ import { REPO_ROOT } from './python.js';
 export const ENVOY_YAML = join(REPO_ROOT, 'envoy.yaml');
 export const CLOUDWATCH_CLUSTER = 'cloudwatch_api';
 /** Credentials for moto without authentication (it accepts any key then). */
-export const TEST_CREDENTIALS = { accessKeyId: 'AKIAACPWE2ETEST00000', secretAccessKey: 'e2e-test-secret' } as const;
+export const TEST_CREDENTIALS = { accessKeyId: 'ACPWE2ETESTKEYID0000', secretAccessKey: 'e2e-test-secret' } as const;
 
 /** Routes that give the HTTP front end some status variety (first match wins, as in Envoy). */
 export const VARIED_ROUTES: readonly RouteConfig[] = [

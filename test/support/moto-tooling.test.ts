@@ -99,7 +99,7 @@ describe('moto + boto3 helpers', () => {
       await expect(put({ ...publisher, secretAccessKey: `${publisher.secretAccessKey}x` })).rejects.toMatchObject({
         code: 'SignatureDoesNotMatch', httpStatus: 403,
       });
-      await expect(put({ accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' })).rejects.toMatchObject({
+      await expect(put({ accessKeyId: 'ACPWUNKNOWNKEYID0000', secretAccessKey: 'x' })).rejects.toMatchObject({
         code: 'InvalidClientTokenId',
       });
       // Reading needs a key too now; the publisher's minimal policy does not allow it.
