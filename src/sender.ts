@@ -6,8 +6,8 @@
 // (stateless mode, context.ts: one context object per root, reused) and JS is entered once per
 // request. At stream end, one crossing reads :authority, :method, :path, :status and the time
 // since the `request.time` attribute (the stream's start) by the clock, so no callback at request
-// headers is needed. The clock is read on its
-// own only by the first request of an aggregation window. Envoy counters are updated once per
+// headers is needed. The clock is read on its own only by the first request of an aggregation
+// window. Envoy counters are updated once per
 // flush, not per request, to spare a crossing per request. The root overrides onDone to flush
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
@@ -15,7 +15,7 @@
 import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './abi/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
-import { createHostMatcher, type HostMatcher } from './metrics/hosts.js';
+import { createHostMatcher } from './metrics/hosts.js';
 import { pathNormalizer } from './metrics/path.js';
 import { encodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
@@ -31,7 +31,6 @@ interface SenderCounters {
 
 interface Configured {
   readonly config: SenderConfig;
-  readonly matches: HostMatcher;
   readonly aggregator: SenderAggregator;
   readonly counters: SenderCounters;
 }
@@ -61,12 +60,10 @@ export class SenderRoot extends RootContext {
       return false;
     }
     const config = parsed.config;
-    const matches = createHostMatcher(config.matchHosts);
     const normalizePath = pathNormalizer({ stripQueryString: config.stripQueryString, normalizeIds: config.normalizePathIds });
-    const aggregator = new SenderAggregator(config.maxSeries, DEFAULT_MAX_ENTRIES_PER_MESSAGE, { matchHost: matches, normalizePath, clockMs: this.clockMs });
+    const aggregator = new SenderAggregator(config.maxSeries, DEFAULT_MAX_ENTRIES_PER_MESSAGE, { matchHost: createHostMatcher(config.matchHosts), normalizePath, clockMs: this.clockMs });
     this.state = {
       config,
-      matches,
       aggregator,
       counters: {
         requestsRecorded: this.defineCounter('acpw.sender.requests_recorded'),
@@ -88,11 +85,6 @@ export class SenderRoot extends RootContext {
   override onDone(): boolean {
     this.flush(true);
     return true;
-  }
-
-  /** True when requests to this authority are recorded. */
-  matchesHost(authority: string): boolean {
-    return this.state !== undefined && this.state.matches(authority);
   }
 
   /** The aggregate reached its size bound: hand it over now rather than at the next tick. */
