@@ -39,7 +39,16 @@ export function awsJsonError(status: number, type: string, message: string): Fau
   };
 }
 
-export async function startFaultProxy(target: { host: string; port: number }, plan: readonly Fault[]): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Listen on this loopback port (default: one the OS picks), e.g. one the caller kept closed so far. */
+  readonly port?: number;
+}
+
+export async function startFaultProxy(
+  target: { host: string; port: number },
+  plan: readonly Fault[],
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
   const faults = [...plan];
   let received = 0;
   let passedThrough = 0;
@@ -95,7 +104,10 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     port,
