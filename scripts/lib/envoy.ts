@@ -312,28 +312,71 @@ function killLeftoversOnExit(): void {
   });
 }
 
-export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnvoy> {
+/** The command line shared by startEnvoy and runEnvoy. */
+function envoyCommandLine(options: StartEnvoyOptions, workDir: string, extra: readonly string[]): { binary: string; args: string[]; configPath: string } {
   const binary = envoyBinary(options.version ?? PINNED_ENVOY_VERSION);
-  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
   const configPath = typeof options.config === 'string' ? options.config : writeBootstrap(options.config, join(workDir, 'envoy.yaml'));
-  const adminAddressPath = join(workDir, 'admin-address');
   const args = [
     '-c', configPath,
     '--concurrency', String(options.concurrency ?? 2),
     '--log-level', options.logLevel ?? 'info',
     '--component-log-level', options.componentLogLevel ?? 'wasm:info',
-    '--admin-address-path', adminAddressPath,
+    ...extra,
     // Shared-memory names must not collide with another Envoy on the machine (tests run in parallel).
     '--use-dynamic-base-id',
     '--base-id-path', join(workDir, 'base-id'),
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, {
+  return { binary, args, configPath };
+}
+
+function spawnEnvoy(binary: string, args: readonly string[], options: StartEnvoyOptions): ChildProcess {
+  return spawn(binary, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+}
+
+export interface EnvoyRun extends EnvoyExit {
+  /** Everything Envoy printed. */
+  readonly log: string;
+}
+
+/**
+ * Runs Envoy to its end and resolves with its exit and log: for configurations Envoy must refuse
+ * (it exits at startup) and `--mode validate` (`args: ['--mode', 'validate']`). Killed after
+ * `timeoutMs` (default 60 s), which then shows as signal SIGKILL. Never blocks the event loop.
+ */
+export async function runEnvoy(options: StartEnvoyOptions & { readonly timeoutMs?: number }): Promise<EnvoyRun> {
+  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
+  try {
+    const { binary, args } = envoyCommandLine(options, workDir, []);
+    const child = spawnEnvoy(binary, args, options);
+    running.add(child);
+    killLeftoversOnExit();
+    let log = '';
+    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const exit = await new Promise<EnvoyExit>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    clearTimeout(timer);
+    running.delete(child);
+    return { ...exit, log };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnvoy> {
+  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
+  const adminAddressPath = join(workDir, 'admin-address');
+  const { binary, args, configPath } = envoyCommandLine(options, workDir, ['--admin-address-path', adminAddressPath]);
+  const child = spawnEnvoy(binary, args, options);
   running.add(child);
   killLeftoversOnExit();
   let logText = '';
