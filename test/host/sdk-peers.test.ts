@@ -23,7 +23,7 @@ describe.each(PEERS)('$sdk SDK sender peer', ({ build, skip }) => {
 
   beforeAll(async () => {
     if (!skip) file = await build();
-  }, 240_000);
+  }, 300_000);
 
   it.skipIf(skip !== undefined)(`runs streams and ticks, and enqueues aggregates${skip ? ` (skipped: ${skip})` : ''}`, async () => {
     const runtime = new HostRuntime({ logSink: () => undefined });
