@@ -52,12 +52,17 @@ async function statusesWith(policy: 'FAIL_OPEN' | 'FAIL_CLOSED'): Promise<{ stat
 }
 
 describe('failure_policy in real Envoy: a sender VM that fails at run time', () => {
-  it('FAIL_OPEN: the trap is logged, requests keep flowing (200) and Envoy keeps running', async () => {
+  it('FAIL_OPEN: the request that hit the failure gets a 503, every later one flows (200); Envoy keeps running', async () => {
     const { statuses, e2e } = await statusesWith('FAIL_OPEN');
     try {
       console.log(`FAIL_OPEN statuses: ${statuses.join(', ')}`);
       expect(e2e.logLines(/proxy_on_request_headers|unreachable/i).length).toBeGreaterThan(0);
-      expect(statuses.slice(-4)).toEqual([200, 200, 200, 200]);
+      // One failed request per worker whose VM trapped: its first (1 or 2 of them: the kernel
+      // spreads the connections over the workers).
+      const failed = statuses.filter((status) => status === 503).length;
+      expect(failed).toBeGreaterThanOrEqual(1);
+      expect(failed).toBeLessThanOrEqual(2);
+      expect(statuses.filter((status) => status === 200)).toHaveLength(statuses.length - failed);
       expect(JSON.parse(await e2e.envoy.admin('/server_info')).state).toBe('LIVE');
     } finally {
       const exit = await e2e.close();
@@ -65,11 +70,11 @@ describe('failure_policy in real Envoy: a sender VM that fails at run time', () 
     }
   });
 
-  it('FAIL_CLOSED: once the VM failed, Envoy answers requests itself instead of the route', async () => {
+  it('FAIL_CLOSED: every request is answered 503 by Envoy instead of the route', async () => {
     const { statuses, e2e } = await statusesWith('FAIL_CLOSED');
     try {
       console.log(`FAIL_CLOSED statuses: ${statuses.join(', ')}`);
-      expect(statuses.slice(-4).every((status) => status !== 200)).toBe(true);
+      expect(statuses).toEqual(Array<number>(statuses.length).fill(503));
       expect(JSON.parse(await e2e.envoy.admin('/server_info')).state).toBe('LIVE');
     } finally {
       await e2e.close();
