@@ -228,10 +228,14 @@ export class ReceiverRoot extends RootContext {
     return classifyResponse({ headers: response.headers(), body: () => response.bodyText() });
   }
 
+  /**
+   * Calls start only from proxy_on_tick, never from an http_call answer: Envoy's shutdown resets
+   * the calls in flight while tearing down the cluster manager and delivers those answers after
+   * its main loop exited; a retry started there would reach a cluster manager being destroyed.
+   * Timers stop with the main loop, so nothing is started then. A due retry waits ≤ one fast tick.
+   */
   private afterResponse(running: Running): void {
-    const now = this.getCurrentTime();
-    running.publisher.pump(now);
-    this.adjustTick(running, now);
+    this.adjustTick(running, this.getCurrentTime());
   }
 
   /** Tick fast only while a retry is waiting on its backoff. */
