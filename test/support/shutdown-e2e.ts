@@ -87,3 +87,16 @@ export async function publishedRequests(
   );
   return { total: metricTotal(series, 'RequestCount', 'sum'), series };
 }
+
+/** Sends `count` requests (`concurrency` at a time); resolves with how many were answered 200. */
+export async function sendMany(port: number, count: number, path: (i: number) => string, concurrency = 4): Promise<number> {
+  let next = 0;
+  let ok = 0;
+  const loop = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      if ((await sendToFrontEnd(port, { host: 'example.com', path: path(i) })) === 200) ok++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return ok;
+}
