@@ -2,11 +2,11 @@
 // every sender VM reports, and publishes to CloudWatch (PutMetricData, AWS JSON 1.0, SigV4)
 // through proxy_http_call, with the AWS SDKs' standard retry behaviour and a bounded buffer.
 //
-// Timing: datums carry the start of their epoch-aligned window (publish_interval_millisecond);
-// everything held, the current window so far included, is sent every
-// partial_publish_interval_millisecond at an offset inside that interval drawn once per VM, so
-// a fleet does not call CloudWatch in the same second (CloudWatch merges datums that share a
-// timestamp). Shutdown: Envoy calls this VM's proxy_on_done only after its main dispatcher and
+// Timing: datums carry the start of their epoch-aligned window (publish_interval_millisecond).
+// Sends happen every partial_publish_interval_millisecond (default: the window) at an offset
+// inside that interval drawn once per VM, so a fleet does not call CloudWatch in the same
+// second. A send carries the completed windows, and with a partial interval shorter than the
+// window also the current window so far (CloudWatch merges datums that share a timestamp). Shutdown: Envoy calls this VM's proxy_on_done only after its main dispatcher and
 // cluster manager are gone, so nothing can be sent then (docs/configuration.md, "Shutdown").
 
 import { definePlugin, HttpCallResponse, RootContext, type Counter } from './abi/index.js';
@@ -176,7 +176,11 @@ export class ReceiverRoot extends RootContext {
   }
 
   private publish(running: Running, now: number): void {
-    const plan = planPublish(running.merger.drain(), running.settings);
+    // With partial publishing the current window goes out so far; without it only completed
+    // windows do (one datum per series and window, as without offsets: the cost is unchanged).
+    const { merger, config } = running;
+    const partial = config.partialPublishIntervalMs < config.publishIntervalMs;
+    const plan = planPublish(merger.drain(partial ? Infinity : merger.windowStartFor(now)), running.settings);
     running.publisher.add(plan.batches, now, this.nextPublishMs);
     this.malformedLogged = 0;
     if (plan.datums === 0 && running.publisher.idle) return; // an idle interval: nothing to say

@@ -283,9 +283,10 @@ const RECEIVER_TICK_MS = 1000;
 
 /**
  * How long after the listeners close everything recorded has been sent: the senders hand over
- * within one flush interval, the receiver sends within one partial-publish interval (+ a tick),
- * and the call takes up to its timeout. Read from the bootstrap's plugin configs (defaults as in
- * docs/configuration.md).
+ * within one flush interval; the receiver sends within one partial-publish interval (+ a tick)
+ * when that is shorter than the window, else the window must close and its send offset pass
+ * (≤ two windows); the call takes up to its timeout. Read from the bootstrap's plugin configs
+ * (defaults as in docs/configuration.md).
  */
 export function drainWaitMs(bootstrap: Bootstrap): number {
   const sender = pluginConfig(bootstrap, 'sender');
@@ -293,9 +294,9 @@ export function drainWaitMs(bootstrap: Bootstrap): number {
   const number = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
   const flush = number(sender.flush_interval_millisecond, 1000);
   const window = number(receiver.publish_interval_millisecond, 60_000);
-  const send = number(receiver.partial_publish_interval_millisecond, window);
+  const partial = number(receiver.partial_publish_interval_millisecond, window);
   const call = number(receiver.http_request_timeout_millisecond, 10_000);
-  return flush + send + RECEIVER_TICK_MS + call;
+  return flush + (partial < window ? partial : 2 * window) + RECEIVER_TICK_MS + call;
 }
 
 export interface EnvoyExit {

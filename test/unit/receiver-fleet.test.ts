@@ -16,10 +16,11 @@ describe('fleet timing (simulated)', () => {
       const r = start(BASE_CONFIG, undefined, 'random');
       r.sendSeries(T0_MS + 1000, series('fleet.test', 1)); // the VM started at T0 + 1 s
       // Tick once a second (the receiver's idle tick) until the first call.
-      for (let s = 2; s <= SECOND_BUCKETS + 2 && r.host.httpCallRecords.length === 0; s++) await r.at(T0_MS + s * 1000);
+      for (let s = 2; s <= 2 * SECOND_BUCKETS + 2 && r.host.httpCallRecords.length === 0; s++) await r.at(T0_MS + s * 1000);
       expect(r.host.httpCallRecords).toHaveLength(1);
       expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000 }); // the window start, wherever it was sent
-      // Where in the minute the call went (the boundary is second 0).
+      // Where in the minute the call went (the boundary is second 0); the window closed at T0 + 60 s.
+      expect(r.host.timeNs / 1e6).toBeGreaterThanOrEqual(T0_MS + INTERVAL_MS);
       sendSecond.push(Math.floor(((r.host.timeNs / 1e6 - T0_MS) % INTERVAL_MS) / 1000));
     }
     const perSecond = new Array<number>(SECOND_BUCKETS).fill(0);

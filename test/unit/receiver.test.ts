@@ -222,15 +222,21 @@ describe('receiver plugin: timing', () => {
     }
   });
 
-  it('sends at the offset drawn at configure, inside the interval, and logs it', async () => {
+  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
     const r = start(BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
     expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
-    await r.at(T0_MS + 29_000);
-    expect(r.host.httpCallRecords).toHaveLength(0);
     await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
+    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
+    await r.at(T0_MS + 89_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    await r.at(T0_MS + 90_000);
     expect(r.host.httpCallRecords).toHaveLength(1);
-    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000 });
+    expect(r.bodyOf(0).MetricData).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
+    await r.at(T0_MS + 150_000);
+    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
   });
 
   it('refuses a partial-publish interval longer than the window', () => {
