@@ -17,6 +17,9 @@ import { publishedRequests, runTraffic, startTestEnvoy } from '../support/shutdo
 const HOUR_MS = 3_600_000;
 const NOT_SENT = /receiver: shutting down: (\d+) datum\(s\) not sent \((\d+) call\(s\) in flight abandoned\)/;
 
+/** Envoy takes seconds to compile the modules; on a loaded 2-core machine tens of seconds. */
+const E2E_TIMEOUT_MS = 180_000;
+
 let moto: MotoServer;
 
 beforeAll(async () => {
@@ -32,7 +35,7 @@ function notSent(log: string): { datums: number; inFlight: number } | undefined 
   return match ? { datums: Number(match[1]), inFlight: Number(match[2]) } : undefined;
 }
 
-describe('shutdown in real Envoy', () => {
+describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
   it.each<[StopHow, number]>([
     ['SIGTERM', 100],
     ['SIGINT', 100],

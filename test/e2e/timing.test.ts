@@ -9,6 +9,9 @@ import { awsJsonError, startFaultProxy } from '../support/fault-proxy.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
 import { publishedRequests, sendMany, startTestEnvoy } from '../support/shutdown-e2e.js';
 
+/** Envoy takes seconds to compile the modules; on a loaded 2-core machine tens of seconds. */
+const E2E_TIMEOUT_MS = 180_000;
+
 let moto: MotoServer;
 
 beforeAll(async () => {
@@ -19,7 +22,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-describe('publish timing in real Envoy', () => {
+describe('publish timing in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
   it('two Envoys draw different send offsets inside the interval', async () => {
     const receiver = { metric_namespace: 'AWSCloudWatchProxyWasm-e2e-offsets', publish_interval_millisecond: 3_600_000 };
     const both = await Promise.all([startTestEnvoy(moto.port, receiver, {}, { concurrency: 1 }), startTestEnvoy(moto.port, receiver, {}, { concurrency: 1 })]);
@@ -77,7 +80,7 @@ describe('publish timing in real Envoy', () => {
   });
 });
 
-describe('a call that times out after CloudWatch stored it (2.5 s answer, 1 s timeout)', () => {
+describe('a call that times out after CloudWatch stored it (2.5 s answer, 1 s timeout)', { timeout: E2E_TIMEOUT_MS }, () => {
   const slowCalls = () => Array.from({ length: 40 }, () => ({ kind: 'slow' as const, ms: 2500 }));
 
   it('default (retry_timeouts false): 200 requests arrive as exactly 200; the timed-out calls are counted as given up', async () => {
