@@ -55,15 +55,15 @@ describe('credential documents', () => {
 });
 
 describe('refresh policy', () => {
-  it('refreshes the lead (plus at most 20 % jitter) before expiry', () => {
+  it('refreshes the lead (plus at most 20 % jitter) before the credentials stop being usable', () => {
     const expiry = NOW + 3_600_000;
-    expect(refreshAtMs(NOW, expiry, 300_000, () => 0)).toBe(expiry - 300_000);
-    expect(refreshAtMs(NOW, expiry, 300_000, () => 1)).toBe(expiry - 360_000);
+    expect(refreshAtMs(NOW, expiry, 300_000, () => 0)).toBe(expiry - 5_000 - 300_000);
+    expect(refreshAtMs(NOW, expiry, 300_000, () => 1)).toBe(expiry - 5_000 - 360_000);
   });
 
   it('refreshes half-way through credentials that live shorter than twice the lead', () => {
-    expect(refreshAtMs(NOW, NOW + 20_000, 300_000, () => 0)).toBe(NOW + 10_000);
-    expect(refreshAtMs(NOW, NOW + 20_000, 300_000, () => 1)).toBe(NOW + 8_000);
+    expect(refreshAtMs(NOW, NOW + 20_000, 300_000, () => 0)).toBe(NOW + 7_500);
+    expect(refreshAtMs(NOW, NOW + 20_000, 300_000, () => 1)).toBe(NOW + 6_000);
     expect(refreshAtMs(NOW, NOW + 500, 300_000, () => 0)).toBe(NOW + 1_000); // never a busy loop
   });
 
@@ -120,11 +120,11 @@ describe('IMDSv2 flow', () => {
     expect(h.requests[1]!.headers).toEqual([[IMDS_TOKEN_HEADER, 'imds-session-token']]);
     expect(h.provider.credentials(h.now())?.sessionToken).toBe(TOKEN);
     expect(h.refreshed[0]).toMatchObject({ role: 'web-role', expirationMs: NOW + 1_800_000 });
-    // 30 min credentials, 5 min lead + 10 % jitter: refresh 25.5 min in.
-    expect(h.refreshed[0]!.refreshAtMs).toBe(NOW + 1_800_000 - 330_000);
+    // 30 min credentials, usable until 5 s before expiry, 5 min lead + 10 % jitter.
+    expect(h.refreshed[0]!.refreshAtMs).toBe(NOW + 1_800_000 - 5_000 - 330_000);
     h.provider.poll(h.now()); // not due
     expect(h.requests).toHaveLength(3);
-    h.advance(1_800_000 - 330_000);
+    h.advance(1_800_000 - 5_000 - 330_000);
     h.provider.poll(h.now());
     h.settle();
     expect(h.requests.slice(3).map((r) => r.path)).toEqual([IMDS_ROLE_PATH, `${IMDS_ROLE_PATH}web-role`]);

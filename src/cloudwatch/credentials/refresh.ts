@@ -9,12 +9,13 @@ export const RETRY_BASE_MS = 250;
 export const RETRY_CAP_MS = 30_000;
 
 /**
- * When to fetch fresh credentials: `aheadMs` (plus up to 20 % jitter) before they expire. When
+ * When to fetch fresh credentials: `aheadMs` (plus up to 20 % jitter) before they stop being
+ * usable (EXPIRY_MARGIN_MS before their expiry). When
  * they live shorter than that lead (e.g. a 15-minute session with a 5-minute lead is fine, a
  * 2-minute one is not), refresh in the middle of their remaining life instead.
  */
 export function refreshAtMs(nowMs: number, expirationMs: number, aheadMs: number, random: () => number): number {
-  const lifetime = expirationMs - nowMs;
+  const lifetime = expirationMs - EXPIRY_MARGIN_MS - nowMs; // how long they can still sign
   const lead = aheadMs * (1 + JITTER_SHARE * random());
   const delay = lifetime > 2 * lead ? lifetime - lead : (lifetime / 2) * (1 - JITTER_SHARE * random());
   return nowMs + Math.max(MIN_REFRESH_DELAY_MS, Math.floor(delay));
