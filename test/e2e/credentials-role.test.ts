@@ -145,7 +145,8 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
       const reasons = envoy.logLines('credentials (container) fetch failed').join('\n');
       for (const reason of [
         '(attempt 1): container credentials: HTTP 500 (InternalServerError)',
-        '(attempt 2): container credentials: no answer (connection failure, reset or timeout)',
+        // Envoy answers a call that timed out itself, with a 504.
+        '(attempt 2): container credentials: HTTP 504 (Envoy: upstream request timeout)',
         '(attempt 3): container credentials: the credentials document is not JSON',
         '(attempt 4): container credentials: the credentials have already expired',
         '(attempt 5): container credentials: the credentials document is missing AccessKeyId, SecretAccessKey, Token, Expiration',

@@ -153,10 +153,11 @@ describe('IMDSv2 flow', () => {
 });
 
 describe('container flow and failures', () => {
-  it('sends the authorization token, retries a 500, a hang, a malformed and an expired document with growing backoff', () => {
+  it('sends the authorization token, retries a 500, a hang, a timeout, a malformed and an expired document with growing backoff', () => {
     const answers: (CredentialsResponse | 'hang')[] = [
       { status: 500, body: '{"code":"InternalError","message":"boom"}' },
       'hang',
+      { status: 504, body: 'upstream request timeout' },
       ok(`{"AccessKeyId": "${SECRET}`),
       ok(doc({ Expiration: new Date(NOW - 60_000).toISOString() })),
       ok(doc()),
@@ -172,10 +173,11 @@ describe('container flow and failures', () => {
     expect(h.failed.map((f) => f.reason)).toEqual([
       'container credentials: HTTP 500 (InternalError)',
       'container credentials: no answer (connection failure, reset or timeout)',
+      'container credentials: HTTP 504 (Envoy: upstream request timeout)',
       'container credentials: the credentials document is not JSON',
       'container credentials: the credentials have already expired (Expiration 2026-12-01T11:59:00.000Z)',
     ]);
-    expect(h.failed.map((f) => f.retryInMs)).toEqual([187, 375, 750, 1500]);
+    expect(h.failed.map((f) => f.retryInMs)).toEqual([187, 375, 750, 1500, 3000]);
     expect(h.refreshed).toHaveLength(1);
     for (const f of h.failed) expect(f.reason).not.toMatch(/sEcReT|auth-token-value|SeSsIoN/);
   });

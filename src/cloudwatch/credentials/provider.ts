@@ -75,6 +75,15 @@ export interface RoleProviderOptions {
 
 class FetchError extends Error {}
 
+/**
+ * Envoy's own answer when the endpoint did not answer (timeout, no healthy upstream, connect
+ * failure): safe to quote, unlike a body from the endpoint, which may hold a secret.
+ */
+export function envoyLocalReply(body: string): string | undefined {
+  const text = body.trim();
+  return /^(upstream request timeout|no healthy upstream|upstream connect error or disconnect\/reset before headers\.[ -~]{0,160})$/.test(text) ? text : undefined;
+}
+
 export class RoleCredentialsProvider {
   private current: FetchedCredentials | undefined;
   private nextFetchMs = 0; // due at once
@@ -162,7 +171,8 @@ export class RoleCredentialsProvider {
         if (response.status === 401 && this.options.source.kind === 'imds') this.imdsToken = undefined; // stale token
         if (response.status < 200 || response.status >= 300) {
           const code = errorCodeOf(response.body);
-          throw new FetchError(`${what}: HTTP ${response.status}${code !== undefined ? ` (${code})` : ''}`);
+          const local = envoyLocalReply(response.body);
+          throw new FetchError(`${what}: HTTP ${response.status}${code !== undefined ? ` (${code})` : ''}${local !== undefined ? ` (Envoy: ${local})` : ''}`);
         }
         onOk(response.body);
       } catch (error) {
