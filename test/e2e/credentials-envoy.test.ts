@@ -18,11 +18,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envoyBinary, ROOT } from '../../scripts/lib/envoy.js';
 import { createRoleSessions, enforceSigV4, type EnforcedAuth, type RoleSessions } from '../support/aws.js';
-import { byDimensions, publishedSeries } from '../support/cloudwatch-summary.js';
-import { pollUntil, queryWindow } from '../support/e2e.js';
+import { pollUntil } from '../support/e2e.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
-import { ENVOY_IAM_YAML, leakedSecrets, sendRequests, startCredentialsEnvoy } from '../support/real-envoy.js';
+import { ENVOY_IAM_YAML, leakedSecrets, sendRequests, startCredentialsEnvoy, waitForSum } from '../support/real-envoy.js';
 
 const NO_IMDS = { AWS_EC2_METADATA_DISABLED: 'true' };
 const SIGNING_STATS = 'cluster.cloudwatch_api.aws_request_signing';
@@ -54,14 +53,8 @@ function validate(file: string): Promise<{ code: number | null; output: string }
   });
 }
 
-async function sumFor(namespace: string, key: string, expected: number): Promise<Record<string, number>> {
-  const { start, end } = queryWindow();
-  const series = await pollUntil(
-    () => publishedSeries({ endpoint: moto.endpoint, namespace, start, end, credentials: auth.reader }),
-    (now) => byDimensions(now, 'RequestCount', 'sum')[key] === expected,
-    { timeoutMs: 30_000, intervalMs: 500 },
-  );
-  return byDimensions(series, 'RequestCount', 'sum');
+function sumFor(namespace: string, key: string, expected: number): Promise<Record<string, number>> {
+  return waitForSum({ endpoint: moto.endpoint, namespace, credentials: auth.reader }, key, expected);
 }
 
 describe('envoy-iam.yaml: Envoy signs PutMetricData', () => {

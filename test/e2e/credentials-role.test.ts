@@ -15,7 +15,7 @@ import { pollUntil, queryWindow } from '../support/e2e.js';
 import { startFakeCredentials, type SessionCredentials } from '../support/fake-credentials.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
-import { leakedSecrets, sendRequests, startCredentialsEnvoy } from '../support/real-envoy.js';
+import { leakedSecrets, leakedSecretsIn, sendRequests, startCredentialsEnvoy, waitForSum } from '../support/real-envoy.js';
 
 let moto: MotoServer;
 let roles: RoleSessions;
@@ -35,14 +35,8 @@ function secretsOf(...sessions: SessionCredentials[]): string[] {
   return sessions.flatMap((session) => [session.secretAccessKey, session.sessionToken]);
 }
 
-async function sumFor(namespace: string, key: string, expected: number): Promise<Record<string, number>> {
-  const { start, end } = queryWindow();
-  const series = await pollUntil(
-    () => publishedSeries({ endpoint: moto.endpoint, namespace, start, end, credentials: auth.reader }),
-    (now) => byDimensions(now, 'RequestCount', 'sum')[key] === expected,
-    { timeoutMs: 30_000, intervalMs: 500 },
-  );
-  return byDimensions(series, 'RequestCount', 'sum');
+function sumFor(namespace: string, key: string, expected: number): Promise<Record<string, number>> {
+  return waitForSum({ endpoint: moto.endpoint, namespace, credentials: auth.reader }, key, expected);
 }
 
 /** The access key id in a SigV4 Authorization header. */
@@ -156,6 +150,48 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
       expect(await leakedSecrets(envoy, [...secretsOf(session), authorizationToken, leakMarker])).toEqual([]);
     } finally {
       await envoy.stop();
+      await endpoint.close();
+    }
+  }, 90_000);
+
+  it('credentials that expire while refreshes fail: calls stop, data is held, a shutdown gives it up cleanly', async () => {
+    const session = roles.sessions[2]!;
+    // Usable for 4 s (9 s minus the 5 s margin); the refresh ~3 s in and every retry get a 503.
+    const endpoint = await startFakeCredentials({
+      containerPath: '/creds',
+      script: [{ kind: 'credentials', credentials: session, expiresInMs: 9_000 }],
+      fallback: { kind: 'status', status: 503 },
+    });
+    const namespace = 'AWSCloudWatchProxyWasm-e2e-expiry';
+    const envoy = await startCredentialsEnvoy({
+      cloudwatchPort: moto.port,
+      namespace,
+      extraCluster: { name: 'ecs_credentials', port: endpoint.port },
+      receiver: { credentials_source: 'container', credentials_cluster_name: 'ecs_credentials', container_credentials_relative_uri: '/creds', credentials_refresh_ahead_millisecond: 1000 },
+    });
+    let stopped = false;
+    try {
+      await sendRequests(envoy, '/before-expiry', 2);
+      expect(await sumFor(namespace, 'example.com|GET|/before-expiry|200', 2)).toEqual({ 'example.com|GET|/before-expiry|200': 2 });
+      // The first failure keeps the old credentials; once they expire a failure says so.
+      await pollUntil(() => envoy.logLines('PutMetricData waits, data stays buffered').length, (n) => n > 0, { timeoutMs: 20_000 });
+      expect(envoy.logLines('HTTP 503; retry in')[0]).toContain('the current credentials stay in use until they expire');
+      const callsAtExpiry = await envoy.counter('acpw.receiver.put_calls');
+      await sendRequests(envoy, '/after-expiry', 3);
+      await pollUntil(() => envoy.counter('acpw.sender.requests_recorded'), (n) => n >= 5);
+      await new Promise((resolve) => setTimeout(resolve, 2500)); // two publish intervals
+      expect(await envoy.counter('acpw.receiver.put_calls')).toBe(callsAtExpiry);
+
+      const exit = await envoy.stop('SIGTERM');
+      stopped = true;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(envoy.logLines('shutting down without credentials (credentials_source container)').length).toBe(1);
+      const { start, end } = queryWindow();
+      const arrived = byDimensions(await publishedSeries({ endpoint: moto.endpoint, namespace, start, end, credentials: auth.reader }), 'RequestCount', 'sum');
+      expect(arrived['example.com|GET|/after-expiry|200']).toBeUndefined();
+      expect(await leakedSecretsIn(envoy.log(), secretsOf(session))).toEqual([]);
+    } finally {
+      if (!stopped) await envoy.stop();
       await endpoint.close();
     }
   }, 90_000);

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import {
   devOverlay, loadEnvoyYaml, plainHttpCluster, ROOT, startEnvoy, wasmPlugins, type Bootstrap, type RunningEnvoy,
 } from '../../scripts/lib/envoy.js';
-import { DEFAULT_REGION } from './aws.js';
-import { sendToFrontEnd } from './e2e.js';
+import { DEFAULT_REGION, type AwsCredentials } from './aws.js';
+import { byDimensions, publishedSeries } from './cloudwatch-summary.js';
+import { pollUntil, queryWindow, sendToFrontEnd } from './e2e.js';
 
 export const ENVOY_IAM_YAML = join(ROOT, 'envoy-iam.yaml');
 
@@ -60,6 +61,28 @@ export async function sendRequests(envoy: RunningEnvoy, path: string, count: num
 
 /** Every value in `secrets` that appears in Envoy's log or its /stats (expected: none). */
 export async function leakedSecrets(envoy: RunningEnvoy, secrets: readonly string[]): Promise<string[]> {
-  const seen = `${envoy.log()}\n${await envoy.admin('/stats')}`;
-  return secrets.filter((secret) => secret !== '' && seen.includes(secret));
+  return leakedSecretsIn(`${envoy.log()}\n${await envoy.admin('/stats')}`, secrets);
+}
+
+/** Every value in `secrets` that appears in `text` (e.g. the log of an Envoy that has exited). */
+export function leakedSecretsIn(text: string, secrets: readonly string[]): string[] {
+  return secrets.filter((secret) => secret !== '' && text.includes(secret));
+}
+
+/**
+ * RequestCount sums by dimension key ("host|method|path|status") in moto once `key` reached
+ * `expected` (or the deadline passed: the caller's assertion shows what arrived).
+ */
+export async function waitForSum(
+  target: { readonly endpoint: string; readonly namespace: string; readonly credentials: AwsCredentials },
+  key: string,
+  expected: number,
+): Promise<Record<string, number>> {
+  const { start, end } = queryWindow();
+  const series = await pollUntil(
+    () => publishedSeries({ ...target, start, end }),
+    (now) => byDimensions(now, 'RequestCount', 'sum')[key] === expected,
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
+  return byDimensions(series, 'RequestCount', 'sum');
 }
