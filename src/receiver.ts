@@ -283,7 +283,8 @@ export class ReceiverRoot extends RootContext {
 
   /** Tick fast only while a retry is waiting on its backoff. */
   private adjustTick(running: Running, now: number): void {
-    const wake = running.publisher.nextWakeMs;
+    // Waiting for credentials, held calls cannot go out: no fast tick (fetch retries are ≥ 125 ms).
+    const wake = running.credentials.state(now).kind === 'wait' ? undefined : running.publisher.nextWakeMs;
     const wanted = wake !== undefined && wake < this.nextPublishMs && wake - now < IDLE_TICK_MS ? RETRY_TICK_MS : IDLE_TICK_MS;
     this.setTick(wanted);
   }
