@@ -122,6 +122,8 @@ describe('envoy-iam.yaml: Envoy signs PutMetricData', () => {
       expect(envoy.logLines('PutMetricData failed (500').length).toBeGreaterThanOrEqual(2);
       expect(await envoy.counter('acpw.receiver.put_retries')).toBeGreaterThanOrEqual(1);
       expect(await envoy.counter('acpw.receiver.datums_published')).toBe(0);
+      // AWS_EC2_METADATA_DISABLED kept Envoy's chain away from 169.254.169.254.
+      expect(envoy.logLines('instance_profile_credentials_provider')).toEqual([]);
     } finally {
       await envoy.stop();
       await recorder.close();
