@@ -4,6 +4,9 @@
 
 import { type ConfigResult, type EnvLookup, FieldReader, parseJsonObject } from './fields.js';
 import { defaultEndpoint } from '../cloudwatch/endpoint.js';
+import { readCredentialsSource, CREDENTIALS_SECRET_KEYS, type CredentialsSourceConfig } from './credentials.js';
+
+export type { CredentialsSourceConfig };
 
 export const DIMENSION_NAMES = ['host', 'method', 'path', 'status'] as const;
 export type DimensionName = (typeof DIMENSION_NAMES)[number];
@@ -17,7 +20,10 @@ export interface AwsCredentials {
 export interface ReceiverConfig {
   readonly region: string;
   readonly clusterName: string;
+  /** Static keys (credentials_source "static"); empty strings for the other sources. */
   readonly credentials: AwsCredentials;
+  /** Where signing credentials come from (src/config/credentials.ts). */
+  readonly credentialsSource: CredentialsSourceConfig;
   /** Host sent as `:authority` and signed as `host` (may carry a port). */
   readonly endpoint: string;
   readonly httpRequestTimeoutMs: number;
@@ -58,7 +64,7 @@ export const RECEIVER_DEFAULTS = {
 
 export const MIN_PUBLISH_INTERVAL_MS = 1000;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', ...CREDENTIALS_SECRET_KEYS]);
 
 // CloudWatch: namespace and metric names are 1-255 ASCII characters; "AWS/" is reserved.
 const NAME = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
@@ -71,9 +77,15 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
   const read = new FieldReader(source, SECRET_KEYS);
   const region = read.string('cloud_watch_region', { required: true, pattern: REGION, patternHint: 'an AWS region name such as "us-east-1"' });
   const clusterName = read.string('cloud_watch_cluster_name', { required: true, maxLength: 1024 });
-  const accessKeyId = read.string('aws_access_key_id', { required: true, fallback: env(ENV_ACCESS_KEY_ID) });
-  const secretAccessKey = read.string('aws_secret_access_key', { required: true, fallback: env(ENV_SECRET_ACCESS_KEY) });
+  // Credentials: static keys, Envoy signs, or role credentials fetched by the plugin.
+  const credentialsSource = readCredentialsSource(read, env);
+  const staticKeys = credentialsSource.kind === 'static';
+  const accessKeyId = read.string('aws_access_key_id', { required: staticKeys, fallback: env(ENV_ACCESS_KEY_ID) });
+  const secretAccessKey = read.string('aws_secret_access_key', { required: staticKeys, fallback: env(ENV_SECRET_ACCESS_KEY) });
   const sessionToken = read.string('aws_session_token', { fallback: env(ENV_SESSION_TOKEN) });
+  if (!staticKeys && (accessKeyId !== undefined || secretAccessKey !== undefined)) {
+    read.warnings.push(`static keys (aws_access_key_id / ${ENV_ACCESS_KEY_ID}) are ignored with credentials_source "${credentialsSource.kind}"`);
+  }
   const endpoint = read.string('cloud_watch_endpoint', {
     pattern: HOST_PORT, patternHint: 'a host name with an optional port, without a scheme or path (e.g. "monitoring.us-east-1.amazonaws.com")',
   });
@@ -100,11 +112,10 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
   return read.result({
     region: region ?? '',
     clusterName: clusterName ?? '',
-    credentials: {
-      accessKeyId: accessKeyId ?? '',
-      secretAccessKey: secretAccessKey ?? '',
-      ...(sessionToken !== undefined ? { sessionToken } : {}),
-    },
+    credentials: staticKeys
+      ? { accessKeyId: accessKeyId ?? '', secretAccessKey: secretAccessKey ?? '', ...(sessionToken !== undefined ? { sessionToken } : {}) }
+      : { accessKeyId: '', secretAccessKey: '' },
+    credentialsSource,
     endpoint: endpoint ?? (region ? defaultEndpoint(region) : ''),
     httpRequestTimeoutMs,
     namespace: namespace ?? RECEIVER_DEFAULTS.metric_namespace,

@@ -27,8 +27,8 @@ export interface FaultProxy {
   readonly received: number;
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
-  /** Every forwarded request body with the target's answer status, in order. */
-  readonly forwarded: readonly { readonly body: string; readonly status: number }[];
+  /** Every forwarded request body and headers with the target's answer status, in order. */
+  readonly forwarded: readonly { readonly body: string; readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
   /** Drops the faults not used yet: from now on every request passes through. */
@@ -60,7 +60,7 @@ export async function startFaultProxy(
   let received = 0;
   let passedThrough = 0;
   let abandoned = 0;
-  const forwarded: { body: string; status: number }[] = [];
+  const forwarded: { body: string; status: number; headers: IncomingMessage['headers'] }[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, answerAfterMs = 0): void => {
@@ -71,7 +71,7 @@ export async function startFaultProxy(
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
         answer.on('end', () => {
           passedThrough++;
-          forwarded.push({ body: body.toString('utf8'), status: answer.statusCode ?? 0 });
+          forwarded.push({ body: body.toString('utf8'), status: answer.statusCode ?? 0, headers: req.headers });
           const reply = (): void => {
             if (res.destroyed) return;
             res.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -101,6 +101,7 @@ describe('receiver configuration', () => {
       region: 'us-east-1',
       clusterName: 'cloudwatch_api',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'SECRET-wJalrXUtnFEMI' },
+      credentialsSource: { kind: 'static' },
       endpoint: 'monitoring.us-east-1.amazonaws.com',
       httpRequestTimeoutMs: 10000,
       namespace: 'AWSCloudWatchProxyWasm',
