@@ -9,6 +9,8 @@ import { Sha256 } from './abi/crypto.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
+import { describeCompression, RequestCompressor } from './cloudwatch/request-compressor.js';
+import { describeDimensionOptions } from './config/dimensions.js';
 import { PutMetricDataSigner } from './cloudwatch/signer.js';
 import { Merger } from './metrics/merger.js';
 import { decodeMessage, QUEUE_NAME } from './metrics/wire.js';
@@ -37,6 +39,7 @@ interface Running {
   readonly merger: Merger;
   readonly publisher: Publisher;
   readonly signer: PutMetricDataSigner;
+  readonly compressor: RequestCompressor;
   readonly counters: ReceiverCounters;
 }
 
@@ -74,6 +77,8 @@ export class ReceiverRoot extends RootContext {
         latencyMetricName: config.latencyMetricName,
         dimensions: config.dimensions,
         storageResolution: config.storageResolution,
+        staticDimensions: config.staticDimensions,
+        rollups: config.rollups,
       },
       merger: new Merger(config.publishIntervalMs, config.dimensions, config.maxSeries),
       publisher: new Publisher({
@@ -89,6 +94,14 @@ export class ReceiverRoot extends RootContext {
         credentials: config.credentials,
         createPayloadHash: () => new Sha256(host),
       }),
+      compressor: new RequestCompressor(config.requestCompression, {
+        utf8Encode: (text) => host.utf8Encode(text),
+        callForeignFunction: (name, argument) => this.callForeignFunction(name, argument),
+        crc32: (data) => host.crc32(data),
+        nowNs: () => this.getCurrentTimeNanoseconds(),
+        warn: (message) => this.log.warn(message),
+        debug: (message) => this.log.debug(message),
+      }),
       counters,
     };
     this.queueId = this.registerSharedQueue(QUEUE_NAME);
@@ -98,7 +111,7 @@ export class ReceiverRoot extends RootContext {
     this.log.info(
       `receiver: configured (queue ${QUEUE_NAME}, cluster ${JSON.stringify(config.clusterName)}, endpoint ${config.endpoint}, `
       + `region ${config.region}, namespace ${JSON.stringify(config.namespace)}, publish every ${config.publishIntervalMs} ms, `
-      + `dimensions [${config.dimensions.join(', ')}], session token ${config.credentials.sessionToken ? 'set' : 'not set'})`,
+      + `dimensions [${config.dimensions.join(', ')}]${describeDimensionOptions(config)}, ${describeCompression(config.requestCompression)}, session token ${config.credentials.sessionToken ? 'set' : 'not set'})`,
     );
     return true;
   }
@@ -185,11 +198,11 @@ export class ReceiverRoot extends RootContext {
   private startCall(entry: OutboxEntry): void {
     const running = this.running!;
     const { config, signer, publisher } = running;
-    const body = new Uint8Array(this.host.utf8Encode(entry.batch.body));
     this.runTask('PutMetricData', async () => {
       let headers;
       try {
-        headers = await signer.sign(body, this.getCurrentTime());
+        const { body, contentEncoding } = running.compressor.encode(entry.batch);
+        headers = await signer.sign(body, this.getCurrentTime(), contentEncoding);
         this.setEffectiveContext();
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());

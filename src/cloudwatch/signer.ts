@@ -81,7 +81,8 @@ export class PutMetricDataSigner {
     });
   }
 
-  async sign(body: Uint8Array, nowMs: number): Promise<CallHeaders> {
+  /** `contentEncoding` 'gzip': the body is compressed; the header is signed with the compressed bytes. */
+  async sign(body: Uint8Array, nowMs: number, contentEncoding?: 'gzip'): Promise<CallHeaders> {
     const request: RequestToSign = {
       method: 'POST',
       protocol: 'https:',
@@ -92,6 +93,7 @@ export class PutMetricDataSigner {
         host: this.options.endpoint,
         'content-type': AWS_JSON_CONTENT_TYPE,
         'x-amz-target': PUT_METRIC_DATA_TARGET,
+        ...(contentEncoding !== undefined ? { 'content-encoding': contentEncoding } : {}),
       },
       body,
     };
