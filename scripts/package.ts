@@ -5,7 +5,7 @@
 // Run `npm run build` first; the digests depend on the .wasm bytes only.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLayout, sha256Hex, type ImageMeta } from './lib/oci.js';
 
@@ -18,7 +18,7 @@ function readModule(name: string): Buffer {
 }
 
 function main(): void {
-  const out = join(ROOT, process.argv[2] ?? join('build', 'oci'));
+  const out = resolve(ROOT, process.argv[2] ?? join('build', 'oci'));
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; license: string };
   const meta: ImageMeta = {
     version: pkg.version,
