@@ -97,9 +97,8 @@ def check(resource, kubernetes_version, crds):
         validator, errors = check_custom(resource, crds)
         return (f"CRD schema + jsonschema {importlib.metadata.version('jsonschema')} (strict)" if validator else "none"), errors
     except kubernetes_validate.ValidationError as error:
-        caught = error.caught
-        where = ".".join(str(part) for part in caught.absolute_path) or "(root)"
-        return f"kubernetes-validate {kubernetes_validate.__version__} (Kubernetes {kubernetes_version}, strict)", [f"{where}: {caught.message}"]
+        # kubernetes-validate stops at the first error (it copies jsonschema's error into its own).
+        return f"kubernetes-validate {kubernetes_validate.__version__} (Kubernetes {kubernetes_version}, strict)", [error_text(error)]
 
 
 def main():
