@@ -5,6 +5,7 @@
 // the built .wasm files. The layout must also be reproducible: same modules, same digests.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,7 +63,7 @@ async function pullBack(repo: string, ref: string): Promise<string> {
 async function extractFromLayer(layer: Buffer, name: string): Promise<Buffer> {
   const dir = mkdtempSync(join(scratch, 'extract-'));
   const archive = join(dir, 'layer.tar.gz');
-  await import('node:fs/promises').then((fs) => fs.writeFile(archive, layer));
+  await writeFile(archive, layer);
   const listing = await runCommand('tar', ['-tzvf', archive]);
   expect(listing.code).toBe(0);
   const result = await runCommand('tar', ['-xzf', archive, '-C', dir, name]);
@@ -110,16 +111,22 @@ describe('OCI layout (npm run package)', () => {
 describe('OCI images through a loopback registry (skopeo + docker-registry)', () => {
   const repo = (ref: string): string => `acpw-ts/${ref}`;
 
+  /** Pushes REF from the layout (every platform), reads the raw manifest back from the registry
+   * and checks its digest is the layout's: the registry stored exactly what was built. */
+  async function pushAndReadBack(ref: string): Promise<Manifest> {
+    const pushed = refDescriptor(layoutDir, ref);
+    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layoutDir}:${ref}`, `docker://${registry!.address}/${repo(ref)}:${ref}`]);
+    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${registry!.address}/${repo(ref)}:${ref}`]);
+    expect(`sha256:${sha256Hex(Buffer.from(raw))}`).toBe(pushed.digest);
+    return JSON.parse(raw) as Manifest;
+  }
+
   it.each([
     [REFS.senderWasm, sender],
     [REFS.receiverWasm, receiver],
   ])('%s (Wasm OCI artifact): push, inspect, pull back the same bytes', async (ref, module) => {
-    const pushed = refDescriptor(layoutDir, ref);
-    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layoutDir}:${ref}`, `docker://${registry!.address}/${repo(ref)}:${ref}`]);
     // skopeo refuses config-level inspection of non-image artifacts; the raw manifest is the check.
-    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${registry!.address}/${repo(ref)}:${ref}`]);
-    expect(`sha256:${sha256Hex(Buffer.from(raw))}`).toBe(pushed.digest);
-    const manifest = JSON.parse(raw) as Manifest;
+    const manifest = await pushAndReadBack(ref);
     expect(manifest.layers.map((layer) => layer.mediaType)).toEqual([MEDIA_TYPE.wasmConfig, MEDIA_TYPE.wasmContent]);
     expect(manifest.annotations?.[ANNOTATION.moduleSha256]).toBe(sha256Hex(module));
 
@@ -133,11 +140,7 @@ describe('OCI images through a loopback registry (skopeo + docker-registry)', ()
     [REFS.receiverCompat, [['plugin.wasm', receiver]] as const],
     [REFS.modules, [['sender.wasm', sender], ['receiver.wasm', receiver]] as const],
   ])('%s (compat image): push every platform, inspect, pull back the same file bytes', async (ref, files) => {
-    const pushed = refDescriptor(layoutDir, ref);
-    await skopeo(['copy', '--all', '--dest-tls-verify=false', `oci:${layoutDir}:${ref}`, `docker://${registry!.address}/${repo(ref)}:${ref}`]);
-    const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${registry!.address}/${repo(ref)}:${ref}`]);
-    expect(`sha256:${sha256Hex(Buffer.from(raw))}`).toBe(pushed.digest);
-    const index = JSON.parse(raw) as Manifest;
+    const index = await pushAndReadBack(ref);
     expect(index.manifests?.map((entry) => entry.platform?.architecture)).toEqual(['amd64', 'arm64']);
 
     // The image view (config parsed by skopeo): labels carry the module digests.
