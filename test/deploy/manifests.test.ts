@@ -10,21 +10,14 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments, stringify } from 'yaml';
-import {
-  PINNED_ENVOY_VERSION,
-  envoyBinary,
-  loadEnvoyYaml,
-  plainHttpCluster,
-  startEnvoy,
-  type Bootstrap,
-} from '../../scripts/lib/envoy.js';
+import { parse, stringify } from 'yaml';
+import { PINNED_ENVOY_VERSION, envoyBinary, loadEnvoyYaml, startEnvoy, type Bootstrap } from '../../scripts/lib/envoy.js';
+import { DEPLOY, MODULES_MOUNT, at, cluster, localSidecar, resource, sidecarBootstrap } from '../support/deploy.js';
 import { REPO_ROOT, runPython, venvDir } from '../support/python.js';
 import { runCommand } from '../support/registry.js';
 
 type Json = Record<string, unknown>;
 
-const DEPLOY = join(REPO_ROOT, 'deploy');
 const CRDS = join(DEPLOY, 'crds');
 const KUBERNETES_VERSION = '1.35';
 const VALIDATOR = join(REPO_ROOT, 'test', 'deploy', 'validate_manifests.py');
@@ -40,28 +33,6 @@ function manifestFiles(): string[] {
       .sort()
       .map((name) => join(DEPLOY, dir, name)),
   );
-}
-
-function resources(path: string): Json[] {
-  return parseAllDocuments(readFileSync(path, 'utf8')).map((doc) => doc.toJSON() as Json).filter(Boolean);
-}
-
-function resource(path: string, kind: string): Json {
-  const found = resources(path).find((item) => item.kind === kind);
-  if (!found) throw new Error(`${path}: no ${kind}`);
-  return found;
-}
-
-/** Follows a path of keys / indexes; throws naming the path if it does not exist. */
-function at(value: unknown, ...path: (string | number)[]): unknown {
-  let node = value;
-  for (const key of path) {
-    if (node === null || typeof node !== 'object' || !(key in (node as object))) {
-      throw new Error(`missing ${path.join('.')} (at ${String(key)})`);
-    }
-    node = (node as Record<string | number, unknown>)[key];
-  }
-  return node;
 }
 
 interface ManifestVerdict {
@@ -90,8 +61,6 @@ function brokenCopy(file: string, name: string, from: string | RegExp, to: strin
 }
 
 // The Envoy configuration each target carries.
-const sidecarBootstrap = (): Bootstrap =>
-  parse(at(resource(join(DEPLOY, 'kubernetes', 'envoy-configmap.yaml'), 'ConfigMap'), 'data', 'envoy.yaml') as string) as Bootstrap;
 const istioOverrideText = (): string =>
   at(resource(join(DEPLOY, 'istio', 'bootstrap-override.yaml'), 'ConfigMap'), 'data', 'custom_bootstrap.json') as string;
 const gatewayOverrideText = (): string =>
@@ -102,12 +71,6 @@ function receiverService(bootstrap: Bootstrap): Json {
   const wasm = extensions.filter((extension) => extension.name === 'envoy.bootstrap.wasm');
   expect(wasm).toHaveLength(1);
   return at(wasm[0], 'typed_config') as Json;
-}
-
-function cluster(bootstrap: Bootstrap, name: string): Json {
-  const found = (at(bootstrap, 'static_resources', 'clusters') as Json[]).find((item) => item.name === name);
-  if (!found) throw new Error(`no cluster ${name}`);
-  return found;
 }
 
 const pluginJson = (config: Json): Json => JSON.parse(at(config, 'configuration', 'value') as string) as Json;
@@ -192,7 +155,7 @@ describe('the Envoy configuration inside the manifests', () => {
       runCommand(binary, ['--mode', 'validate', '--use-dynamic-base-id', '--log-level', 'warn', ...args], 120_000);
     // Module paths point into the image volume in the pod; here at the built files.
     const sidecar = join(scratch, 'sidecar-validate.yaml');
-    writeFileSync(sidecar, stringify(sidecarBootstrap()).replaceAll('/etc/acpw/modules/', `${REPO_ROOT}/`));
+    writeFileSync(sidecar, stringify(sidecarBootstrap()).replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`));
     const own = await validate(['-c', sidecar]);
     expect(own.stderr + own.stdout).toContain('OK');
     expect(own.code).toBe(0);
@@ -208,7 +171,7 @@ describe('the Envoy configuration inside the manifests', () => {
     const basePath = join(scratch, 'generated-base.yaml');
     writeFileSync(basePath, stringify(base));
     for (const override of [istioOverrideText(), gatewayOverrideText()]) {
-      const merged = await validate(['-c', basePath, '--config-yaml', override.replaceAll('/etc/acpw/modules/', `${REPO_ROOT}/`)]);
+      const merged = await validate(['-c', basePath, '--config-yaml', override.replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`)]);
       expect(merged.stderr + merged.stdout).toContain('OK');
       expect(merged.code).toBe(0);
     }
@@ -283,24 +246,21 @@ describe('the preStop drain recipe', () => {
   });
 
   it('run by bash against real Envoy (sidecar bootstrap), it drains the listener', async () => {
-    // The pod's bootstrap with what cannot exist here swapped out: modules from the repo, an
-    // OS-chosen admin/listener port, static test keys (Envoy-side signing needs a role), and the
-    // CloudWatch cluster pointed at a closed loopback port.
-    const bootstrap = sidecarBootstrap();
-    const service = receiverService(bootstrap);
-    const config = at(service, 'config') as Json;
-    (config.configuration as Json).value = JSON.stringify({
-      cloud_watch_region: 'ap-northeast-1',
-      cloud_watch_cluster_name: 'cloudwatch_api',
-      aws_access_key_id: 'ACPWDEPLOYTESTKEY000',
-      aws_secret_access_key: 'deploy-test-secret',
+    // The pod's bootstrap run here (support/deploy.ts: modules from the repo, OS-chosen ports,
+    // cloudwatch_api on a closed loopback port), with static test keys: the receiver on this
+    // branch needs them (Envoy-side signing needs a role).
+    const config = localSidecar({
+      cloudwatch: { host: '127.0.0.1', port: 9 },
+      rawConfig: {
+        receiver: JSON.stringify({
+          cloud_watch_region: 'ap-northeast-1',
+          cloud_watch_cluster_name: 'cloudwatch_api',
+          aws_access_key_id: 'ACPWDEPLOYTESTKEY000',
+          aws_secret_access_key: 'deploy-test-secret',
+        }),
+      },
     });
-    const text = stringify(bootstrap).replaceAll('/etc/acpw/modules/', `${REPO_ROOT}/`).replace('port_value: 9901', 'port_value: 0').replace('port_value: 18000', 'port_value: 0');
-    const edited = parse(text) as Bootstrap;
-    const clusters = at(edited, 'static_resources', 'clusters') as Json[];
-    clusters.splice(clusters.findIndex((item) => item.name === 'cloudwatch_api'), 1, plainHttpCluster('cloudwatch_api', { host: '127.0.0.1', port: 9 }));
-    (at(edited, 'static_resources', 'listeners', 0, 'address', 'socket_address') as Json).address = '127.0.0.1';
-    const running = await startEnvoy({ config: edited, concurrency: 1, args: ['--drain-time-s', '1'], waitForLog: ['receiver: configured'] });
+    const running = await startEnvoy({ config, concurrency: 1, args: ['--drain-time-s', '1'], waitForLog: ['receiver: configured'] });
     try {
       const before = await running.stats();
       expect(before.get('listener_manager.total_listeners_active')).toBe(1);
