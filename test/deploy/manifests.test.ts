@@ -232,6 +232,7 @@ describe('the preStop drain recipe', () => {
   const envoy = (podSpec.containers as Json[]).find((container) => container.name === 'envoy')!;
   const script = (at(envoy, 'lifecycle', 'preStop', 'exec', 'command') as string[])[2]!;
   const wait = Number(/drain_wait_seconds=(\d+)/.exec(script)?.[1]);
+  const drainTime = Number(/drain_time_seconds=(\d+)/.exec(script)?.[1]);
 
   it('drains on the admin port of the bootstrap, waits, and fits in the grace period', () => {
     const admin = at(sidecarBootstrap(), 'admin', 'address', 'socket_address') as Json;
@@ -239,10 +240,13 @@ describe('the preStop drain recipe', () => {
     expect(script).toContain(`/dev/tcp/127.0.0.1/${String(admin.port_value)}`);
     expect(script).toContain('POST /drain_listeners?graceful HTTP/1.1');
     expect(wait).toBeGreaterThan(0);
+    expect(script).toContain('sleep "$((drain_time_seconds + drain_wait_seconds))"');
     const args = envoy.args as string[];
-    const drainTime = Number(args[args.indexOf('--drain-time-s') + 1]);
-    expect(drainTime).toBeLessThan(wait);
-    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(wait + 10);
+    expect(Number(args[args.indexOf('--drain-time-s') + 1])).toBe(drainTime);
+    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(drainTime + wait + 10);
+    // The app keeps serving until the sidecar's listener has closed.
+    const app = (podSpec.containers as Json[]).find((container) => container.name === 'app')!;
+    expect(at(app, 'lifecycle', 'preStop', 'sleep', 'seconds') as number).toBeGreaterThanOrEqual(drainTime);
   });
 
   it('run by bash against real Envoy (sidecar bootstrap), it drains the listener', async () => {
@@ -264,7 +268,7 @@ describe('the preStop drain recipe', () => {
     try {
       const before = await running.stats();
       expect(before.get('listener_manager.total_listeners_active')).toBe(1);
-      const recipe = script.replace('/dev/tcp/127.0.0.1/9901', `/dev/tcp/127.0.0.1/${running.adminPort}`).replace(/drain_wait_seconds=\d+/, 'drain_wait_seconds=0');
+      const recipe = script.replace('/dev/tcp/127.0.0.1/9901', `/dev/tcp/127.0.0.1/${running.adminPort}`).replace(/drain_wait_seconds=\d+/, 'drain_wait_seconds=0').replace(/drain_time_seconds=\d+/, 'drain_time_seconds=1');
       const bash = await new Promise<number>((resolveRun, reject) => {
         const child = spawn('/bin/bash', ['-c', recipe], { stdio: 'ignore' });
         child.once('error', reject);
