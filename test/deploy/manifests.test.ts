@@ -123,6 +123,28 @@ describe('deploy/ manifests against their schemas', () => {
   });
 });
 
+describe('Istio sidecar annotations', () => {
+  it('userVolume / userVolumeMount are a valid image volume and mount (as the injector adds them to the pod)', async () => {
+    const deployment = resource(join(DEPLOY, 'istio', 'deployment.yaml'), 'Deployment');
+    const annotations = at(deployment, 'spec', 'template', 'metadata', 'annotations') as Record<string, string>;
+    expect(annotations['sidecar.istio.io/bootstrapOverride']).toBe(at(resource(join(DEPLOY, 'istio', 'bootstrap-override.yaml'), 'ConfigMap'), 'metadata', 'name'));
+    const volumes = JSON.parse(annotations['sidecar.istio.io/userVolume']!) as Json[];
+    const mounts = JSON.parse(annotations['sidecar.istio.io/userVolumeMount']!) as Json[];
+    expect(mounts.map((mount) => mount.mountPath)).toEqual([MODULES_MOUNT.replace(/\/$/, '')]);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'istio-proxy-as-injected' },
+      spec: { containers: [{ name: 'istio-proxy', image: 'istio/proxyv2', volumeMounts: mounts }], volumes },
+    };
+    const path = join(scratch, 'istio-injected-pod.yaml');
+    writeFileSync(path, stringify(pod));
+    const { code, verdicts } = await validateManifests([path]);
+    expect(verdicts[0]?.errors).toEqual([]);
+    expect(code).toBe(0);
+  });
+});
+
 describe('the Envoy configuration inside the manifests', () => {
   const files = (): Record<string, string> => {
     const write = (name: string, text: string): string => {
