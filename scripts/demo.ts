@@ -6,12 +6,12 @@
 // bound to 127.0.0.1), with the built sender.wasm and receiver.wasm. The generated overlay is
 // written to build/demo/envoy.yaml, Envoy's whole log to build/demo/envoy.log; the Wasm lines
 // and every warning or error are shown on the terminal.
-// Ctrl-C stops Envoy first (SIGINT: the receiver's last publish may still reach moto), then moto.
+// Ctrl-C drains Envoy (the drain recipe: nothing recorded is lost), then stops moto.
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { devOverlay, loadEnvoyYaml, ROOT, startEnvoy, VENV, writeBootstrap, type RunningEnvoy } from './lib/envoy.js';
+import { devOverlay, drainWaitMs, loadEnvoyYaml, ROOT, startEnvoy, VENV, writeBootstrap, type RunningEnvoy } from './lib/envoy.js';
 import { startMotoServer, type MotoServer } from './lib/moto-server.js';
 
 const MOTO_PORT = 5000;
@@ -20,11 +20,19 @@ const ADMIN_PORT = 8001;
 const NAMESPACE = 'AWSCloudWatchProxyWasm-dev';
 const REGION = 'ap-northeast-1';
 
-/** Over envoy.yaml's receiver configuration: moto as the endpoint, a demo-friendly publish interval. */
+/**
+ * Over envoy.yaml's receiver configuration: moto as the endpoint, a demo-friendly 5 s window,
+ * sent every second so far (partial publishing) and short calls, so that the drain on Ctrl-C
+ * (drainWaitMs: flush + partial interval + tick + call timeout) takes seconds, not minutes.
+ */
 const RECEIVER_OVERRIDES = {
   cloud_watch_endpoint: `127.0.0.1:${MOTO_PORT}`,
   publish_interval_millisecond: 5000,
+  partial_publish_interval_millisecond: 1000,
+  http_request_timeout_millisecond: 2000,
 };
+/** Envoy's --drain-time-s for the demo: how long listeners keep accepting after Ctrl-C. */
+const DRAIN_TIME_S = 1;
 
 /** moto accepts any credentials while it does not enforce authentication. */
 const FAKE_CREDENTIALS = {
@@ -59,7 +67,7 @@ function printInstructions(envoyVersion: string): void {
     '',
     'In another terminal:',
     `  curl localhost:${LISTENER_PORT}/test -H "Host: example.com"        # -> OK`,
-    '  # within ~7 s (sender flush 1 s + receiver publish every 5 s):',
+    '  # within ~3 s (sender flush 1 s + receiver sends the 5 s window so far every 1 s):',
     '  npm run list-metrics',
     `  # = .venv/bin/aws cloudwatch list-metrics --namespace ${NAMESPACE} --region ${REGION} \\`,
     `  #     --endpoint-url http://127.0.0.1:${MOTO_PORT}   (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing)`,
@@ -88,12 +96,18 @@ class Demo {
     return this.stopping !== undefined;
   }
 
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** The first call drains Envoy (nothing recorded is lost); a second one stops it at once. */
+  stop(): Promise<void> {
+    if (this.stopping && this.envoy) {
+      say('stopping Envoy now (SIGTERM); what the receiver has not sent yet is lost');
+      void this.envoy.stop('SIGTERM');
+    }
     this.stopping ??= (async () => {
-      say('stopping ...');
-      // Envoy first: its receiver may still publish what it buffers while moto is up.
+      // Envoy first, with the drain recipe (docs/configuration.md, "Shutdown"), while moto is up.
       if (this.envoy) {
-        const exit = await this.envoy.stop(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+        const waitMs = drainWaitMs(loadEnvoyYaml(this.envoy.configPath));
+        say(`draining Envoy (${DRAIN_TIME_S + waitMs / 1000} s: listeners close, everything recorded is sent; Ctrl-C again to stop at once) ...`);
+        const exit = await this.envoy.drain({ drainTimeMs: DRAIN_TIME_S * 1000, waitMs });
         say(`Envoy exited (${exit.signal ?? `code ${exit.code}`})`);
       }
       if (this.moto) await this.moto.stop();
@@ -113,7 +127,7 @@ async function main(): Promise<number> {
   const interrupted = new Promise<number>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       // `on`, not `once`: a second signal (terminal + start.mjs forwarding) must not kill us mid-stop.
-      process.on(signal, () => void demo.stop(signal).then(() => resolve(0)));
+      process.on(signal, () => void demo.stop().then(() => resolve(0)));
     }
   });
 
@@ -143,6 +157,7 @@ async function main(): Promise<number> {
       env: FAKE_CREDENTIALS,
       // Own process group: Ctrl-C reaches this script, which stops Envoy exactly once.
       detached: true,
+      args: ['--drain-time-s', String(DRAIN_TIME_S)],
       waitForLog: ['receiver: configured', 'sender: configured'],
       onLog: (line) => {
         demo.envoyLog.write(`${line}\n`);

@@ -221,7 +221,12 @@ export function devOverlay(base: Bootstrap, overlay: EnvoyOverlay = {}): Bootstr
     const clusters = asArray(resources.clusters, 'static_resources.clusters');
     const index = clusters.findIndex((cluster) => cluster.name === 'cloudwatch_api');
     if (index < 0) throw new Error('envoy.yaml: no cluster cloudwatch_api');
-    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, clusters[index]!.connect_timeout);
+    const original = clusters[index]!;
+    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, original.connect_timeout);
+    // Upstream HTTP filters (e.g. envoy-iam.yaml's request signing) and buffer limits stay.
+    for (const key of ['typed_extension_protocol_options', 'per_connection_buffer_limit_bytes']) {
+      if (original[key] !== undefined) clusters[index]![key] = original[key];
+    }
   }
   overlay.edit?.(bootstrap);
   return bootstrap;
@@ -290,6 +295,36 @@ export interface StartEnvoyOptions {
 
 export type StopHow = 'SIGTERM' | 'SIGINT' | 'quitquitquit';
 
+export interface DrainOptions {
+  /** Envoy's --drain-time-s in ms: how long the listeners keep accepting after the drain starts. */
+  readonly drainTimeMs: number;
+  /** What to wait after the listeners closed before SIGTERM (drainWaitMs). */
+  readonly waitMs: number;
+  /** Called once the listeners closed (e.g. to note the time the last request could arrive). */
+  readonly onListenersClosed?: () => void;
+}
+
+/** The receiver's tick: a send is due at its slot and runs on the next tick, ≤ 1 s later. */
+const RECEIVER_TICK_MS = 1000;
+
+/**
+ * How long after the listeners close everything recorded has been sent: the senders hand over
+ * within one flush interval; the receiver sends within one partial-publish interval (+ a tick)
+ * when that is shorter than the window, else the window must close and its send offset pass
+ * (≤ two windows); the call takes up to its timeout. Read from the bootstrap's plugin configs
+ * (defaults as in docs/configuration.md).
+ */
+export function drainWaitMs(bootstrap: Bootstrap): number {
+  const sender = pluginConfig(bootstrap, 'sender');
+  const receiver = pluginConfig(bootstrap, 'receiver');
+  const number = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
+  const flush = number(sender.flush_interval_millisecond, 1000);
+  const window = number(receiver.publish_interval_millisecond, 60_000);
+  const partial = number(receiver.partial_publish_interval_millisecond, window);
+  const call = number(receiver.http_request_timeout_millisecond, 10_000);
+  return flush + (partial < window ? partial : 2 * window) + RECEIVER_TICK_MS + call;
+}
+
 export interface EnvoyExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -314,6 +349,12 @@ export interface RunningEnvoy {
   readonly exited: Promise<EnvoyExit>;
   /** Stops Envoy (default SIGTERM); SIGKILL after `killAfterMs` (default 30 s). Idempotent. */
   stop(how?: StopHow, killAfterMs?: number): Promise<EnvoyExit>;
+  /**
+   * The drain recipe (docs/configuration.md, "Shutdown"): POST /drain_listeners?graceful, wait
+   * Envoy's drain period (--drain-time-s) plus `waitMs` (drainWaitMs: sender flush + receiver
+   * send interval + one call), then SIGTERM. Nothing recorded is lost when CloudWatch answers.
+   */
+  drain(options: DrainOptions): Promise<EnvoyExit>;
   /** The bootstrap file Envoy runs (kept until stop). */
   readonly configPath: string;
 }
@@ -468,7 +509,7 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
     return values;
   };
   let stopping: Promise<EnvoyExit> | undefined;
-  return {
+  const runningEnvoy: RunningEnvoy = {
     pid: child.pid!,
     adminPort,
     configPath,
@@ -498,7 +539,15 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
       })();
       return stopping;
     },
+    drain: async ({ drainTimeMs, waitMs, onListenersClosed }) => {
+      await admin('/drain_listeners?graceful', 'POST');
+      await delay(drainTimeMs);
+      onListenersClosed?.();
+      await delay(waitMs);
+      return runningEnvoy.stop('SIGTERM');
+    },
   };
+  return runningEnvoy;
 }
 
 function delay(ms: number): Promise<void> {
