@@ -72,7 +72,7 @@ function printInstructions(envoyVersion: string): void {
     `  # = .venv/bin/aws cloudwatch list-metrics --namespace ${NAMESPACE} --region ${REGION} \\`,
     `  #     --endpoint-url http://127.0.0.1:${MOTO_PORT}   (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing)`,
     '',
-    'Ctrl-C stops everything.',
+    'Ctrl-C drains Envoy (nothing recorded is lost), then stops everything.',
     '',
   ];
   process.stdout.write(lines.join('\n'));

@@ -88,6 +88,20 @@ async function runScript(send: (req: FrontEndRequest) => Promise<number>): Promi
   return statuses;
 }
 
+/** Runs the script through one side until its recorder saw every request published; closes it. */
+async function recordScript(
+  side: { send(req: FrontEndRequest): Promise<number>; close(): Promise<unknown> },
+  recorder: FaultProxy,
+): Promise<number[]> {
+  try {
+    const statuses = await runScript((req) => side.send(req));
+    await pollUntil(() => countedRequests(recorder), (n) => n >= RECORDED, { timeoutMs: 30_000 });
+    return statuses;
+  } finally {
+    await side.close();
+  }
+}
+
 let moto: MotoServer;
 let envoyRecorder: FaultProxy;
 let hostRecorder: FaultProxy;
@@ -100,21 +114,14 @@ beforeAll(async () => {
   hostRecorder = await startFaultProxy({ host: '127.0.0.1', port: moto.port }, []);
   const receiver = { metric_namespace: NAMESPACE };
 
-  const envoy = await startE2e({ cloudwatch: `127.0.0.1:${envoyRecorder.port}`, routes: VARIED_ROUTES, receiver, sender: SENDER });
-  try {
-    envoyStatuses = await runScript((req) => envoy.send(req));
-    await pollUntil(() => countedRequests(envoyRecorder), (n) => n >= RECORDED, { timeoutMs: 30_000 });
-  } finally {
-    await envoy.close();
-  }
-
-  const host = await startE2eHost({ cloudwatch: `127.0.0.1:${hostRecorder.port}`, routes: LOCAL_VARIED_ROUTES, receiver, sender: SENDER });
-  try {
-    hostStatuses = await runScript((req) => host.send(req));
-    await pollUntil(() => countedRequests(hostRecorder), (n) => n >= RECORDED, { timeoutMs: 30_000 });
-  } finally {
-    await host.close();
-  }
+  envoyStatuses = await recordScript(
+    await startE2e({ cloudwatch: `127.0.0.1:${envoyRecorder.port}`, routes: VARIED_ROUTES, receiver, sender: SENDER }),
+    envoyRecorder,
+  );
+  hostStatuses = await recordScript(
+    await startE2eHost({ cloudwatch: `127.0.0.1:${hostRecorder.port}`, routes: LOCAL_VARIED_ROUTES, receiver, sender: SENDER }),
+    hostRecorder,
+  );
 }, 180_000);
 
 afterAll(async () => {
