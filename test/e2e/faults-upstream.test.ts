@@ -104,7 +104,9 @@ describe('CloudWatch faults', () => {
     const e2e = await startE2e({
       cloudwatch: `127.0.0.1:${proxy.port}`,
       // 2 s: long enough for moto on a busy 2-core machine, far shorter than the stall.
-      receiver: { metric_namespace: namespace, http_request_timeout_millisecond: 2000 },
+      // retry_timeouts: a timed-out call is given up by default (its body was sent: a retry may
+      // double count); the stall never forwards, so retrying here cannot.
+      receiver: { metric_namespace: namespace, http_request_timeout_millisecond: 2000, retry_timeouts: true },
     });
     try {
       for (let i = 0; i < 2; i++) expect(await e2e.send({ host: 'example.com', path: '/slow' })).toBe(200);
