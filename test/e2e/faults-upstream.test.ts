@@ -117,7 +117,7 @@ describe('CloudWatch faults', () => {
       expect(await e2e.counter('acpw.receiver.put_failures')).toBe(1);
       expect(await e2e.counter('acpw.receiver.put_retries')).toBe(1);
       // Envoy ends the call at the http_call timeout with its own 504 local reply.
-      expect(e2e.logLines('PutMetricData failed (504 HTTP504: upstream request timeout); retry 1 of').length).toBe(1);
+      expect(e2e.logLines('PutMetricData failed (504 Timeout: upstream request timeout); retry 1 of').length).toBe(1);
     } finally {
       await e2e.close();
       await proxy.close();
