@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { PINNED_ENVOY_VERSION, envoyBinary, loadEnvoyYaml, startEnvoy, type Bootstrap } from '../../scripts/lib/envoy.js';
+import { PINNED_ENVOY_VERSION, drainWaitMs, envoyBinary, loadEnvoyYaml, startEnvoy, type Bootstrap } from '../../scripts/lib/envoy.js';
 import { DEPLOY, MODULES_MOUNT, at, cluster, localSidecar, resource, sidecarBootstrap } from '../support/deploy.js';
 import { REPO_ROOT, runPython, venvDir } from '../support/python.js';
-import { runCommand } from '../support/registry.js';
+import { runProcess } from '../support/run-process.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,13 +174,13 @@ describe('the Envoy configuration inside the manifests', () => {
   it('real Envoy accepts the sidecar bootstrap, and each override merged the way Istio and Envoy Gateway merge it', async () => {
     const binary = envoyBinary();
     const validate = (args: readonly string[]) =>
-      runCommand(binary, ['--mode', 'validate', '--use-dynamic-base-id', '--log-level', 'warn', ...args], 120_000);
+      runProcess(binary, ['--mode', 'validate', '--use-dynamic-base-id', '--log-level', 'warn', ...args], { timeoutMs: 120_000 });
     // Module paths point into the image volume in the pod; here at the built files.
     const sidecar = join(scratch, 'sidecar-validate.yaml');
     writeFileSync(sidecar, stringify(sidecarBootstrap()).replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`));
     const own = await validate(['-c', sidecar]);
     expect(own.stderr + own.stdout).toContain('OK');
-    expect(own.code).toBe(0);
+    expect(own.status).toBe(0);
 
     // The base stands for the bootstrap Istio / Envoy Gateway generate: a listener, no receiver,
     // no cloudwatch_api. Envoy merges --config-yaml into -c as pilot-agent makes it do.
@@ -195,7 +195,7 @@ describe('the Envoy configuration inside the manifests', () => {
     for (const override of [istioOverrideText(), gatewayOverrideText()]) {
       const merged = await validate(['-c', basePath, '--config-yaml', override.replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`)]);
       expect(merged.stderr + merged.stdout).toContain('OK');
-      expect(merged.code).toBe(0);
+      expect(merged.status).toBe(0);
     }
   });
 
@@ -215,6 +215,8 @@ describe('the Envoy configuration inside the manifests', () => {
       expect(config.cloud_watch_cluster_name, target).toBe(repoReceiverConfig.cloud_watch_cluster_name);
       // No keys anywhere in the manifests: Envoy signs with the pod's role.
       expect(config.credentials_source, target).toBe('envoy');
+      // The drain waits below assume this send spacing.
+      expect(config.partial_publish_interval_millisecond, target).toBe(10_000);
       expect(Object.keys(config).filter((key) => key.startsWith('aws_')), target).toEqual([]);
     }
     // One CloudWatch cluster definition in all three, with envoy.yaml's TLS checks and SigV4 for "monitoring".
@@ -261,11 +263,12 @@ describe('the preStop drain recipe', () => {
     expect(admin.address).toBe('127.0.0.1');
     expect(script).toContain(`/dev/tcp/127.0.0.1/${String(admin.port_value)}`);
     expect(script).toContain('POST /drain_listeners?graceful HTTP/1.1');
-    expect(wait).toBeGreaterThan(0);
+    // The wait of the drain recipe for the bootstrap's plugin settings (scripts/lib/envoy.ts).
+    expect(wait).toBeGreaterThanOrEqual(Math.ceil(drainWaitMs(sidecarBootstrap()) / 1000));
     expect(script).toContain('sleep "$((drain_time_seconds + drain_wait_seconds))"');
     const args = envoy.args as string[];
     expect(Number(args[args.indexOf('--drain-time-s') + 1])).toBe(drainTime);
-    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(drainTime + wait + 10);
+    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(drainTime + wait);
     // The app keeps serving until the sidecar's listener has closed.
     const app = (podSpec.containers as Json[]).find((container) => container.name === 'app')!;
     expect(at(app, 'lifecycle', 'preStop', 'sleep', 'seconds') as number).toBeGreaterThanOrEqual(drainTime);
@@ -314,12 +317,12 @@ describe('the preStop drain recipe', () => {
 
 describe('docker-compose.yaml', () => {
   const checkJsonschema = (file: string) =>
-    runCommand(join(venvDir(), 'bin', 'check-jsonschema'), ['--builtin-schema', 'vendor.compose-spec', file], 60_000);
+    runProcess(join(venvDir(), 'bin', 'check-jsonschema'), ['--builtin-schema', 'vendor.compose-spec', file], { timeoutMs: 60_000 });
 
   it('is valid against the compose-spec schema (check-jsonschema) and runs the tested Envoy release', async () => {
     const result = await checkJsonschema(join(REPO_ROOT, 'docker-compose.yaml'));
     expect(result.stdout + result.stderr).toContain('ok -- validation done');
-    expect(result.code).toBe(0);
+    expect(result.status).toBe(0);
     const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yaml'), 'utf8')) as Json;
     expect(at(compose, 'services', 'envoy', 'image')).toBe(`envoyproxy/envoy:v${PINNED_ENVOY_VERSION}`);
   });
@@ -328,7 +331,7 @@ describe('docker-compose.yaml', () => {
     const broken = join(scratch, 'docker-compose.yaml');
     writeFileSync(broken, readFileSync(join(REPO_ROOT, 'docker-compose.yaml'), 'utf8').replace('working_dir:', 'workdir:'));
     const result = await checkJsonschema(broken);
-    expect(result.code).not.toBe(0);
+    expect(result.status).not.toBe(0);
     expect(result.stdout + result.stderr).toContain('workdir');
   });
 });
