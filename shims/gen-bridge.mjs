@@ -2,7 +2,7 @@
 //
 // The generated parts are the ones that follow the table: the proxy_* imports, one marshalling
 // function per hostcall, the host_call dispatcher and the proxy_on_* exports. The fixed parts
-// (frames, marshalling helpers, SHA-256, UTF-8, environ, exception logging) are hand-written
+// (frames, marshalling helpers, SHA-256, CRC-32, UTF-8, environ, exception logging) are hand-written
 // fragments in this directory, spliced in verbatim.
 
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Bridge operations that are not proxy_* hostcalls, in dispatch order after HOSTCALLS. */
-export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks'];
+export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks', 'crc32'];
 
 /** First byte of a host function's name; the name is one byte: FIRST_NAME_BYTE + dispatch index. */
 export const FIRST_NAME_BYTE = 0x21;
@@ -449,6 +449,7 @@ ${bridgeInit(callbacks)}
 ${fragment('core.wat')}
 ${fragment('utf8.wat')}
 ${fragment('sha256.wat')}
+${fragment('crc32.wat')}
 ${hostcalls.map((spec, index) => hostcallFunction(spec, index, table)).join('\n')}
 ${hostCallDispatch(hostcalls)}
 ${callbackExports(callbacks)}

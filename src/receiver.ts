@@ -16,7 +16,11 @@ import { mergeBatches } from './cloudwatch/batches.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
-import { PutMetricDataSigner } from './cloudwatch/signer.js';
+import { PutMetricDataSigner, unsignedHeaders } from './cloudwatch/signer.js';
+import { createCredentialsSource, type CredentialsSource } from './cloudwatch/credentials/source.js';
+import type { CredentialsTransport } from './cloudwatch/credentials/provider.js';
+import { describeCompression, RequestCompressor } from './cloudwatch/request-compressor.js';
+import { describeDimensionOptions } from './config/dimensions.js';
 import { Merger } from './metrics/merger.js';
 import { decodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
@@ -36,6 +40,8 @@ interface ReceiverCounters {
   readonly putFailures: Counter;
   readonly putRetries: Counter;
   readonly datumsDropped: Counter;
+  readonly credentialsFetches: Counter;
+  readonly credentialsFailures: Counter;
 }
 
 interface Running {
@@ -44,6 +50,8 @@ interface Running {
   readonly merger: Merger;
   readonly publisher: Publisher;
   readonly signer: PutMetricDataSigner;
+  readonly credentials: CredentialsSource;
+  readonly compressor: RequestCompressor;
   readonly counters: ReceiverCounters;
 }
 
@@ -74,7 +82,10 @@ export class ReceiverRoot extends RootContext {
       putFailures: this.defineCounter('acpw.receiver.put_failures'),
       putRetries: this.defineCounter('acpw.receiver.put_retries'),
       datumsDropped: this.defineCounter('acpw.receiver.datums_dropped'),
+      credentialsFetches: this.defineCounter('acpw.receiver.credentials_fetches'),
+      credentialsFailures: this.defineCounter('acpw.receiver.credentials_failures'),
     };
+    const credentials = this.credentialsSource(config, counters);
     const host = this.host;
     this.running = {
       config,
@@ -84,6 +95,8 @@ export class ReceiverRoot extends RootContext {
         latencyMetricName: config.latencyMetricName,
         dimensions: config.dimensions,
         storageResolution: config.storageResolution,
+        staticDimensions: config.staticDimensions,
+        rollups: config.rollups,
       },
       merger: new Merger(config.publishIntervalMs, config.dimensions, config.maxSeries),
       publisher: new Publisher({
@@ -98,8 +111,21 @@ export class ReceiverRoot extends RootContext {
       signer: new PutMetricDataSigner({
         region: config.region,
         endpoint: config.endpoint,
-        credentials: config.credentials,
+        credentials: () => {
+          const state = credentials.state(this.getCurrentTime());
+          if (state.kind !== 'sign') throw new Error(`no credentials to sign with (credentials_source ${credentials.name})`);
+          return state.credentials;
+        },
         createPayloadHash: () => new Sha256(host),
+      }),
+      credentials,
+      compressor: new RequestCompressor(config.requestCompression, {
+        utf8Encode: (text) => host.utf8Encode(text),
+        callForeignFunction: (name, argument) => this.callForeignFunction(name, argument),
+        crc32: (data) => host.crc32(data),
+        nowNs: () => this.getCurrentTimeNanoseconds(),
+        warn: (message) => this.log.warn(message),
+        debug: (message) => this.log.debug(message),
       }),
       counters,
     };
@@ -111,7 +137,8 @@ export class ReceiverRoot extends RootContext {
       `receiver: configured (queue ${QUEUE_NAME}, cluster ${JSON.stringify(config.clusterName)}, endpoint ${config.endpoint}, `
       + `region ${config.region}, namespace ${JSON.stringify(config.namespace)}, windows of ${config.publishIntervalMs} ms, `
       + `sending every ${config.partialPublishIntervalMs} ms at offset ${this.offsetMs} ms, retry_timeouts ${config.retryTimeouts}, `
-      + `dimensions [${config.dimensions.join(', ')}], session token ${config.credentials.sessionToken ? 'set' : 'not set'})`,
+      + `dimensions [${config.dimensions.join(', ')}]${describeDimensionOptions(config)}, ${describeCompression(config.requestCompression)}, `
+      + `credentials ${credentials.name}${config.credentialsSource.kind === 'static' ? `, session token ${config.credentials.sessionToken ? 'set' : 'not set'}` : ''})`,
     );
     return true;
   }
@@ -139,11 +166,12 @@ export class ReceiverRoot extends RootContext {
     const running = this.running;
     if (running === undefined) return;
     const now = this.getCurrentTime();
+    running.credentials.poll(now);
     if (now >= this.nextPublishMs) {
       this.nextPublishMs = this.followingSendTime(now);
       this.publish(running, now);
     }
-    running.publisher.pump(now);
+    this.pump(running, now);
     this.adjustTick(running, now);
   }
 
@@ -206,14 +234,22 @@ export class ReceiverRoot extends RootContext {
     }
   }
 
+  /** Starts due calls, unless role credentials are missing: then the data stays buffered. */
+  private pump(running: Running, now: number): void {
+    if (running.credentials.state(now).kind !== 'wait') running.publisher.pump(now);
+  }
+
   private startCall(entry: OutboxEntry): void {
     const running = this.running!;
     const { config, signer, publisher } = running;
-    const body = new Uint8Array(this.host.utf8Encode(entry.batch.body));
+    const unsigned = running.credentials.state(this.getCurrentTime()).kind === 'unsigned';
     this.runTask('PutMetricData', async () => {
       let headers;
       try {
-        headers = await signer.sign(body, this.getCurrentTime());
+        const { body, contentEncoding } = running.compressor.encode(entry.batch);
+        headers = unsigned
+          ? unsignedHeaders(config.endpoint, contentEncoding)
+          : await signer.sign(body, this.getCurrentTime(), contentEncoding);
         this.setEffectiveContext();
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());
@@ -226,6 +262,38 @@ export class ReceiverRoot extends RootContext {
         this.afterResponse(running);
       }
     });
+  }
+
+  /** Where signing credentials come from; role credentials are fetched over proxy_http_call. */
+  private credentialsSource(config: ReceiverConfig, counters: ReceiverCounters): CredentialsSource {
+    const source = config.credentialsSource;
+    const what = `credentials (${source.kind})`;
+    return createCredentialsSource(source, config.credentials, {
+      transport: source.kind === 'imds' || source.kind === 'container' ? this.credentialsTransport(source.cluster, source.authority, source.timeoutMs) : () => undefined,
+      now: () => this.getCurrentTime(),
+      random: Math.random,
+      events: {
+        fetchStarted: () => counters.credentialsFetches.increment(),
+        refreshed: (info) => {
+          this.log.info(`receiver: ${what}${info.role !== undefined ? ` for role "${info.role}"` : ''} refreshed; they expire at ${new Date(info.expirationMs).toISOString()}, next refresh in ${Math.round((info.refreshAtMs - this.getCurrentTime()) / 1000)} s`);
+          // Held data goes at the next tick: calls start only from proxy_on_tick (see afterResponse).
+        },
+        failed: (info) => {
+          counters.credentialsFailures.increment();
+          this.log.warn(`receiver: ${what} fetch failed (attempt ${info.attempt}): ${info.reason}; retry in ${info.retryInMs} ms; `
+            + (info.stillValid ? 'the current credentials stay in use until they expire' : 'PutMetricData waits, data stays buffered (max_buffered_datums)'));
+        },
+      },
+    });
+  }
+
+  private credentialsTransport(cluster: string, authority: string, timeoutMs: number): CredentialsTransport {
+    return (request, onResponse) => {
+      const headers: (readonly [string, string])[] = [[':method', request.method], [':path', request.path], [':authority', authority], ...request.headers];
+      this.httpCall(cluster, headers, '', [], timeoutMs, (response) => {
+        onResponse(response.failed ? { status: undefined, body: '' } : { status: response.status, body: response.bodyText() });
+      });
+    };
   }
 
   private outcomeOf(response: HttpCallResponse): CallOutcome {
@@ -244,7 +312,8 @@ export class ReceiverRoot extends RootContext {
 
   /** Tick fast only while a retry is waiting on its backoff. */
   private adjustTick(running: Running, now: number): void {
-    const wake = running.publisher.nextWakeMs;
+    // Waiting for credentials, held calls cannot go out: no fast tick (fetch retries are ≥ 125 ms).
+    const wake = running.credentials.state(now).kind === 'wait' ? undefined : running.publisher.nextWakeMs;
     const wanted = wake !== undefined && wake < this.nextPublishMs && wake - now < IDLE_TICK_MS ? RETRY_TICK_MS : IDLE_TICK_MS;
     this.setTick(wanted);
   }

@@ -221,7 +221,12 @@ export function devOverlay(base: Bootstrap, overlay: EnvoyOverlay = {}): Bootstr
     const clusters = asArray(resources.clusters, 'static_resources.clusters');
     const index = clusters.findIndex((cluster) => cluster.name === 'cloudwatch_api');
     if (index < 0) throw new Error('envoy.yaml: no cluster cloudwatch_api');
-    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, clusters[index]!.connect_timeout);
+    const original = clusters[index]!;
+    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, original.connect_timeout);
+    // Upstream HTTP filters (e.g. envoy-iam.yaml's request signing) and buffer limits stay.
+    for (const key of ['typed_extension_protocol_options', 'per_connection_buffer_limit_bytes']) {
+      if (original[key] !== undefined) clusters[index]![key] = original[key];
+    }
   }
   overlay.edit?.(bootstrap);
   return bootstrap;

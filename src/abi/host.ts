@@ -87,6 +87,8 @@ export interface Host {
   environ(): string[];
   /** Cryptographically random bytes (WASI random_get). */
   randomBytes(length: number): ArrayBuffer;
+  /** CRC-32 (gzip's) of the bytes as an unsigned number (a string: of its UTF-8). */
+  crc32(data: BytesIn): number;
 }
 
 /**
