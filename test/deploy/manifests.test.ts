@@ -199,8 +199,8 @@ describe('the Envoy configuration inside the manifests', () => {
     }
   });
 
-  it("carries envoy.yaml's plugins: same receiver region/cluster and VM ids, the same CloudWatch TLS, Envoy signing", () => {
-    const repo = loadEnvoyYaml();
+  it("carries envoy-iam.yaml's plugins and its CloudWatch cluster (Envoy signing) in all three targets", () => {
+    const repo = loadEnvoyYaml(join(REPO_ROOT, 'envoy-iam.yaml'));
     const repoReceiver = receiverService(repo);
     const repoReceiverConfig = pluginJson(at(repoReceiver, 'config') as Json);
     const targets = { sidecar: sidecarBootstrap(), istio: parse(istioOverrideText()) as Bootstrap, gateway: parse(gatewayOverrideText()) as Bootstrap };
@@ -219,12 +219,10 @@ describe('the Envoy configuration inside the manifests', () => {
       expect(config.partial_publish_interval_millisecond, target).toBe(10_000);
       expect(Object.keys(config).filter((key) => key.startsWith('aws_')), target).toEqual([]);
     }
-    // One CloudWatch cluster definition in all three, with envoy.yaml's TLS checks and SigV4 for "monitoring".
-    expect(clusters[1]).toEqual(clusters[0]);
-    expect(clusters[2]).toEqual(clusters[0]);
+    // envoy-iam.yaml's CloudWatch cluster, unchanged, in all three: TLS checks and SigV4 for "monitoring".
     const repoCluster = cluster(repo, 'cloudwatch_api');
-    expect(clusters[0]!.transport_socket).toEqual(repoCluster.transport_socket);
-    expect(clusters[0]!.load_assignment).toEqual(repoCluster.load_assignment);
+    for (const copy of clusters) expect(copy).toEqual(repoCluster);
+    expect(repoReceiverConfig.credentials_source).toBe('envoy');
     const signing = at(clusters[0], 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'http_filters', 0, 'typed_config') as Json;
     expect(signing.service_name).toBe('monitoring');
     expect(signing.region).toBe(repoReceiverConfig.cloud_watch_region);
@@ -276,19 +274,8 @@ describe('the preStop drain recipe', () => {
 
   it('run by bash against real Envoy (sidecar bootstrap), it drains the listener', async () => {
     // The pod's bootstrap run here (support/deploy.ts: modules from the repo, OS-chosen ports,
-    // cloudwatch_api on a closed loopback port), with static test keys: the receiver on this
-    // branch needs them (Envoy-side signing needs a role).
-    const config = localSidecar({
-      cloudwatch: { host: '127.0.0.1', port: 9 },
-      rawConfig: {
-        receiver: JSON.stringify({
-          cloud_watch_region: 'ap-northeast-1',
-          cloud_watch_cluster_name: 'cloudwatch_api',
-          aws_access_key_id: 'ACPWDEPLOYTESTKEY000',
-          aws_secret_access_key: 'deploy-test-secret',
-        }),
-      },
-    });
+    // cloudwatch_api on a closed loopback port), the receiver configured as in the manifest.
+    const config = localSidecar({ cloudwatch: { host: '127.0.0.1', port: 9 } });
     const running = await startEnvoy({ config, concurrency: 1, args: ['--drain-time-s', '1'], waitForLog: ['receiver: configured'] });
     try {
       const before = await running.stats();
