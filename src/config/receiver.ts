@@ -31,6 +31,10 @@ export interface ReceiverConfig {
   readonly metricName: string;
   readonly latencyMetricName: string;
   readonly publishIntervalMs: number;
+  /** How often everything held (the current window so far included) is sent; ≤ publishIntervalMs. */
+  readonly partialPublishIntervalMs: number;
+  /** Retry a call that timed out after its body was sent (it may have been stored: a double count). */
+  readonly retryTimeouts: boolean;
   readonly dimensions: readonly DimensionName[];
   readonly storageResolution: 1 | 60;
   readonly maxSeries: number;
@@ -43,7 +47,9 @@ export const ENV_SECRET_ACCESS_KEY = 'ACPW_AWS_SECRET_ACCESS_KEY';
 export const ENV_SESSION_TOKEN = 'ACPW_AWS_SESSION_TOKEN';
 
 export const RECEIVER_DEFAULTS = {
-  http_request_timeout_millisecond: 5000,
+  // Above envoy.yaml's connect_timeout (5 s): an unreachable CloudWatch then fails as a connection
+  // failure (never sent, retried) before the call times out (maybe stored, not retried by default).
+  http_request_timeout_millisecond: 10000,
   metric_namespace: 'AWSCloudWatchProxyWasm',
   metric_name: 'RequestCount',
   latency_metric_name: 'RequestLatency',
@@ -53,6 +59,7 @@ export const RECEIVER_DEFAULTS = {
   max_series: 10000,
   max_retries: 3,
   max_buffered_datums: 100000,
+  retry_timeouts: false,
 } as const;
 
 export const MIN_PUBLISH_INTERVAL_MS = 1000;
@@ -91,6 +98,12 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
     read.errors.push('configuration keys "metric_name" and "latency_metric_name" must differ');
   }
   const publishIntervalMs = read.integer('publish_interval_millisecond', RECEIVER_DEFAULTS.publish_interval_millisecond, { min: MIN_PUBLISH_INTERVAL_MS, max: 3_600_000 });
+  // Default: the publish interval itself (one call per interval, as without partial publishing).
+  const partialPublishIntervalMs = read.integer('partial_publish_interval_millisecond', publishIntervalMs, { min: MIN_PUBLISH_INTERVAL_MS, max: 3_600_000 });
+  if (partialPublishIntervalMs > publishIntervalMs) {
+    read.errors.push(`configuration key "partial_publish_interval_millisecond" must not exceed publish_interval_millisecond (${publishIntervalMs}), got ${partialPublishIntervalMs}`);
+  }
+  const retryTimeouts = read.boolean('retry_timeouts', RECEIVER_DEFAULTS.retry_timeouts);
   const dimensions = read.stringArray('dimensions', RECEIVER_DEFAULTS.dimensions, { allowed: DIMENSION_NAMES, unique: true }) as readonly DimensionName[];
   const storageResolution = read.integer('storage_resolution', RECEIVER_DEFAULTS.storage_resolution, { allowed: [1, 60] }) as 1 | 60;
   const maxSeries = read.integer('max_series', RECEIVER_DEFAULTS.max_series, { min: 1, max: 1_000_000 });
@@ -109,6 +122,8 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
     metricName: metricName ?? RECEIVER_DEFAULTS.metric_name,
     latencyMetricName: latencyMetricName ?? RECEIVER_DEFAULTS.latency_metric_name,
     publishIntervalMs,
+    partialPublishIntervalMs,
+    retryTimeouts,
     dimensions,
     storageResolution,
     maxSeries,
