@@ -121,7 +121,7 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
       extraCluster: { name: 'pod_identity', port: endpoint.port },
       hostEnvKeys: ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'],
       env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials', AWS_CONTAINER_AUTHORIZATION_TOKEN: authorizationToken },
-      receiver: { credentials_source: 'container', credentials_cluster_name: 'pod_identity', credentials_timeout_millisecond: 300 },
+      receiver: { credentials_source: 'container', credentials_cluster_name: 'pod_identity', credentials_timeout_millisecond: 2000 },
     });
     try {
       await sendRequests(envoy, '/container', 4);
@@ -134,7 +134,9 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
 
       expect(await sumFor(namespace, 'example.com|GET|/container|200', 4)).toEqual({ 'example.com|GET|/container|200': 4 });
       expect(await envoy.counter('acpw.receiver.put_failures')).toBe(0);
-      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBe(6);
+      // Six fetches (five failures, then success); a loaded machine may time out one more.
+      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBeGreaterThanOrEqual(6);
+      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBe(await envoy.counter('acpw.receiver.credentials_failures') + 1);
 
       const reasons = envoy.logLines('credentials (container) fetch failed').join('\n');
       for (const reason of [
