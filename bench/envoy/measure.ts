@@ -28,6 +28,8 @@ export interface EnvoyBenchOptions {
   readonly soakRequests: number;
   readonly wrk: string;
   readonly receiver: string;
+  /** Called with Envoy's pid before each 1-connection run (bench/envoy/profile.ts starts perf there). */
+  readonly onRound?: (pid: number) => void;
 }
 
 export interface EnvoyRow {
@@ -155,6 +157,7 @@ export async function measureEnvoy(configs: readonly EnvoyConfig[], options: Env
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const r of order) {
         console.error(`bench: envoy: round ${round + 1}/${options.rounds}: ${r.config.label}`);
+        options.onRound?.(r.envoy.pid);
         const one = await timedRun(r, options.wrk, 1, options.seconds1);
         const sixteen = await timedRun(r, options.wrk, 16, options.seconds16);
         r.cpu1.push(one.cpuUs);

@@ -113,6 +113,16 @@ export function computeImplementedHttp(plugin: PluginDefinition, stateless: bool
   return implemented;
 }
 
+/**
+ * Every callback the plugin can ever want entered, whatever its mode (stateless or not): the
+ * exports a module built from it needs. The build drops the other proxy_on_* exports, because a
+ * host calls each exported stream callback per stream (Envoy: one V8 call each) even when the
+ * bridge would return at once.
+ */
+export function possibleCallbacks(plugin: PluginDefinition): Set<string> {
+  return new Set([...computeImplementedRoot(plugin), ...computeImplementedHttp(plugin, false)]);
+}
+
 export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatcher {
   const roots = new Map<number, RootContext>();
   const streams = new Map<number, HttpContext>();
