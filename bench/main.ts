@@ -19,8 +19,16 @@ import { renderBenchmarksMd, renderTables, type BenchResults, type PeerRow } fro
 
 const KNOWN = ['--write', '--rebuild', '--quick', '--envoy-only', '--local-only', '--soak'];
 const args = new Set(process.argv.slice(2));
+// --sender-variant=LABEL=FILE.wasm (repeatable): another sender build measured in the same Envoy rounds
+const variants = [...args].filter((a) => a.startsWith('--sender-variant=')).map((a) => {
+  const [label, file] = a.slice('--sender-variant='.length).split('=');
+  return [label ?? '', file ?? ''] as const;
+});
+// --envoy-configs=none,rust,sender,variant: only these real-Envoy configurations
+const onlyArg = [...args].find((a) => a.startsWith('--envoy-configs='));
+const only = onlyArg === undefined ? undefined : onlyArg.slice('--envoy-configs='.length).split(',');
 for (const arg of args) {
-  if (!KNOWN.includes(arg)) {
+  if (!KNOWN.includes(arg) && !arg.startsWith('--sender-variant=') && !arg.startsWith('--envoy-configs=')) {
     console.error(`bench: unknown option ${arg} (known: ${KNOWN.join(', ')})`);
     process.exit(2);
   }
@@ -48,7 +56,8 @@ const outcomes = await buildAll(args.has('--rebuild'));
 let envoyMarkdown: string | undefined;
 if (!args.has('--local-only')) {
   envoyMarkdown = (await runEnvoyBench(outcomes, {
-    quick, rebuild: args.has('--rebuild'), soakRequests: args.has('--soak') ? 1_000_000 : 0,
+    quick, rebuild: args.has('--rebuild'), soakRequests: args.has('--soak') ? 1_000_000 : 0, variants,
+    ...(only !== undefined ? { only } : {}),
   })).markdown;
   console.log(`### In real Envoy\n\n${envoyMarkdown}\n`);
 }

@@ -10,7 +10,8 @@ import { summarize, type Summary } from '../measure/stats.js';
 import { cpuMicros, rssBytes } from './proc.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
-export type EnvoyConfigId = 'none' | 'empty' | 'rust' | 'go' | 'assemblyscript' | 'sender';
+/** 'variant': another sender build, for comparing builds in the same rounds (--sender-variant). */
+export type EnvoyConfigId = 'none' | 'empty' | 'rust' | 'go' | 'assemblyscript' | 'sender' | 'variant';
 
 export interface EnvoyConfig {
   readonly id: EnvoyConfigId;

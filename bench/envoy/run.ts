@@ -12,6 +12,10 @@ export interface EnvoyRunFlags {
   readonly rebuild: boolean;
   /** Requests of the sender's memory soak; 0 for none. */
   readonly soakRequests: number;
+  /** Other sender builds measured beside it: [label, .wasm path]. */
+  readonly variants?: readonly (readonly [string, string])[];
+  /** Only these configurations (ids), e.g. to compare builds quickly; default all. */
+  readonly only?: readonly string[];
 }
 
 const LABELS: Record<EnvoyConfigId, string> = {
@@ -21,6 +25,7 @@ const LABELS: Record<EnvoyConfigId, string> = {
   go: 'Go peer',
   assemblyscript: 'AssemblyScript peer',
   sender: 'sender.wasm (+ receiver)',
+  variant: 'sender variant',
 };
 
 export interface EnvoyBenchOutput {
@@ -53,7 +58,9 @@ export async function runEnvoyBench(outcomes: readonly ModuleOutcome[], flags: E
     if (outcome !== undefined && isBuilt(outcome)) configs.push({ id, label: LABELS[id], filter: outcome.path });
     else notBuilt.push(`${LABELS[id]}: not built${outcome && 'skipped' in outcome ? `: ${outcome.skipped}` : ''}`);
   }
-  const results = await measureEnvoy(configs, {
+  for (const [label, file] of flags.variants ?? []) configs.push({ id: 'variant', label, filter: file });
+  const only = flags.only;
+  const results = await measureEnvoy(only === undefined ? configs : configs.filter((c) => only.includes(c.id)), {
     rounds: flags.quick ? 2 : 5,
     seconds1: flags.quick ? 3 : 10,
     seconds16: flags.quick ? 2 : 5,
