@@ -60,7 +60,7 @@ describe('publish timing in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
       console.log(`after the outage: ${datums} datums in ${calls.length} call(s) [${calls.join(', ')}]; ${total} requests in moto`);
       expect(total).toBe(600);
       expect(datums).toBe(1200);
-      expect(calls).toEqual([1000, 200]);
+      expect([...calls].sort((a, b) => b - a)).toEqual([1000, 200]); // up to 4 in flight: any order
     } finally {
       await envoy.stop();
       await down.close();
