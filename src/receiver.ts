@@ -19,6 +19,8 @@ import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
 import { PutMetricDataSigner, unsignedHeaders } from './cloudwatch/signer.js';
 import { createCredentialsSource, type CredentialsSource } from './cloudwatch/credentials/source.js';
 import type { CredentialsTransport } from './cloudwatch/credentials/provider.js';
+import { describeCompression, RequestCompressor } from './cloudwatch/request-compressor.js';
+import { describeDimensionOptions } from './config/dimensions.js';
 import { Merger } from './metrics/merger.js';
 import { decodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
@@ -49,6 +51,7 @@ interface Running {
   readonly publisher: Publisher;
   readonly signer: PutMetricDataSigner;
   readonly credentials: CredentialsSource;
+  readonly compressor: RequestCompressor;
   readonly counters: ReceiverCounters;
 }
 
@@ -92,6 +95,8 @@ export class ReceiverRoot extends RootContext {
         latencyMetricName: config.latencyMetricName,
         dimensions: config.dimensions,
         storageResolution: config.storageResolution,
+        staticDimensions: config.staticDimensions,
+        rollups: config.rollups,
       },
       merger: new Merger(config.publishIntervalMs, config.dimensions, config.maxSeries),
       publisher: new Publisher({
@@ -114,6 +119,14 @@ export class ReceiverRoot extends RootContext {
         createPayloadHash: () => new Sha256(host),
       }),
       credentials,
+      compressor: new RequestCompressor(config.requestCompression, {
+        utf8Encode: (text) => host.utf8Encode(text),
+        callForeignFunction: (name, argument) => this.callForeignFunction(name, argument),
+        crc32: (data) => host.crc32(data),
+        nowNs: () => this.getCurrentTimeNanoseconds(),
+        warn: (message) => this.log.warn(message),
+        debug: (message) => this.log.debug(message),
+      }),
       counters,
     };
     this.queueId = this.registerSharedQueue(QUEUE_NAME);
@@ -124,7 +137,8 @@ export class ReceiverRoot extends RootContext {
       `receiver: configured (queue ${QUEUE_NAME}, cluster ${JSON.stringify(config.clusterName)}, endpoint ${config.endpoint}, `
       + `region ${config.region}, namespace ${JSON.stringify(config.namespace)}, windows of ${config.publishIntervalMs} ms, `
       + `sending every ${config.partialPublishIntervalMs} ms at offset ${this.offsetMs} ms, retry_timeouts ${config.retryTimeouts}, `
-      + `dimensions [${config.dimensions.join(', ')}], credentials ${credentials.name}${config.credentialsSource.kind === 'static' ? `, session token ${config.credentials.sessionToken ? 'set' : 'not set'}` : ''})`,
+      + `dimensions [${config.dimensions.join(', ')}]${describeDimensionOptions(config)}, ${describeCompression(config.requestCompression)}, `
+      + `credentials ${credentials.name}${config.credentialsSource.kind === 'static' ? `, session token ${config.credentials.sessionToken ? 'set' : 'not set'}` : ''})`,
     );
     return true;
   }
@@ -228,12 +242,14 @@ export class ReceiverRoot extends RootContext {
   private startCall(entry: OutboxEntry): void {
     const running = this.running!;
     const { config, signer, publisher } = running;
-    const body = new Uint8Array(this.host.utf8Encode(entry.batch.body));
     const unsigned = running.credentials.state(this.getCurrentTime()).kind === 'unsigned';
     this.runTask('PutMetricData', async () => {
       let headers;
       try {
-        headers = unsigned ? unsignedHeaders(config.endpoint) : await signer.sign(body, this.getCurrentTime());
+        const { body, contentEncoding } = running.compressor.encode(entry.batch);
+        headers = unsigned
+          ? unsignedHeaders(config.endpoint, contentEncoding)
+          : await signer.sign(body, this.getCurrentTime(), contentEncoding);
         this.setEffectiveContext();
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());

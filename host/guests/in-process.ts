@@ -4,6 +4,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { createDispatcher } from '../../src/abi/dispatcher.js';
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import type { PluginDefinition } from '../../src/abi/plugin.js';
@@ -124,6 +125,7 @@ export class NodeHost implements Host {
   }
   environ(): string[] { return this.vm.environ(); }
   randomBytes(length: number): ArrayBuffer { return toArrayBuffer(new Uint8Array(randomBytes(length))); }
+  crc32(data: BytesIn): number { return crc32(bytesIn(data)) >>> 0; }
 
   /** A property holding an 8-byte little-endian integer, else -Status (as the bridge's 'u64le'). */
   private propertyU64le(path: string): bigint | number {

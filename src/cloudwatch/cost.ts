@@ -1,5 +1,8 @@
 // The cost model the README quotes: PutMetricData calls and CloudWatch metrics per month for a
-// fleet of Envoys, against the original's one call per request.
+// fleet of Envoys, against the original's one call per request. Rollups (extra dimension sets
+// published from the same aggregate) add their own series to both terms; static dimensions add
+// none unless their values differ between Envoys (then count the series over the fleet in
+// `seriesTotal`).
 //
 // Prices default to the us-east-1 list prices (PutMetricData $0.01 per 1,000 requests; custom
 // metrics $0.30 for the first 10,000, $0.10 up to 250,000, $0.05 up to 1,000,000, $0.02 after).
@@ -12,6 +15,9 @@ export interface CostInput {
   /** Distinct dimension sets over the whole fleet (≥ seriesPerEnvoy). */
   readonly seriesTotal: number;
   readonly envoys: number;
+  /** Series the rollups add per Envoy and over the fleet (sum over rollups; default 0). */
+  readonly rollupSeriesPerEnvoy?: number;
+  readonly rollupSeriesTotal?: number;
   readonly publishIntervalMs: number;
   /**
    * The receiver's partial_publish_interval_millisecond (default: the window). Shorter: more
@@ -59,7 +65,7 @@ export function metricCost(metrics: number, tiers: readonly (readonly [number, n
 
 export function estimateCost(input: CostInput): CostEstimate {
   const pricePerCall = (input.pricePerThousandCalls ?? DEFAULT_PRICE_PER_THOUSAND_CALLS) / 1000;
-  const datumsPerEnvoy = 2 * input.seriesPerEnvoy;
+  const datumsPerEnvoy = 2 * (input.seriesPerEnvoy + (input.rollupSeriesPerEnvoy ?? 0));
   const callsPerPublishPerEnvoy = Math.ceil(datumsPerEnvoy / MAX_DATUMS_PER_CALL);
   const partial = input.partialPublishIntervalMs ?? input.publishIntervalMs;
   const sendsPerWindow = input.publishIntervalMs / partial;
@@ -68,7 +74,7 @@ export function estimateCost(input: CostInput): CostEstimate {
     : (sendsPerWindow - 1) * callsPerPublishPerEnvoy + Math.ceil((2 * datumsPerEnvoy) / MAX_DATUMS_PER_CALL);
   const publishesPerMonth = (SECONDS_PER_MONTH * 1000) / input.publishIntervalMs;
   const putCallsPerMonth = callsPerWindowPerEnvoy * input.envoys * publishesPerMonth;
-  const metrics = 2 * input.seriesTotal;
+  const metrics = 2 * (input.seriesTotal + (input.rollupSeriesTotal ?? 0));
   const apiCostPerMonth = putCallsPerMonth * pricePerCall;
   const metricCostPerMonth = metricCost(metrics, input.metricTiers);
   const estimate: CostEstimate = {

@@ -84,7 +84,8 @@ export class PutMetricDataSigner {
     });
   }
 
-  async sign(body: Uint8Array, nowMs: number): Promise<CallHeaders> {
+  /** `contentEncoding` 'gzip': the body is compressed; the header is signed with the compressed bytes. */
+  async sign(body: Uint8Array, nowMs: number, contentEncoding?: 'gzip'): Promise<CallHeaders> {
     const request: RequestToSign = {
       method: 'POST',
       protocol: 'https:',
@@ -95,6 +96,7 @@ export class PutMetricDataSigner {
         host: this.options.endpoint,
         'content-type': AWS_JSON_CONTENT_TYPE,
         'x-amz-target': PUT_METRIC_DATA_TARGET,
+        ...(contentEncoding !== undefined ? { 'content-encoding': contentEncoding } : {}),
       },
       body,
     };
@@ -109,9 +111,10 @@ export class PutMetricDataSigner {
 }
 
 /** Headers of an unsigned PutMetricData (credentials_source "envoy": Envoy's filter signs it). */
-export function unsignedHeaders(endpoint: string): CallHeaders {
+export function unsignedHeaders(endpoint: string, contentEncoding?: 'gzip'): CallHeaders {
   return [
     [':method', 'POST'], [':path', '/'], [':authority', endpoint],
     ['content-type', AWS_JSON_CONTENT_TYPE], ['x-amz-target', PUT_METRIC_DATA_TARGET],
+    ...(contentEncoding !== undefined ? [['content-encoding', contentEncoding] as [string, string]] : []),
   ];
 }

@@ -7,9 +7,15 @@ import { defaultEndpoint } from '../cloudwatch/endpoint.js';
 import { readCredentialsSource, CREDENTIALS_SECRET_KEYS, type CredentialsSourceConfig } from './credentials.js';
 
 export type { CredentialsSourceConfig };
+import { DEFAULT_MIN_COMPRESSION_BYTES, MAX_MIN_COMPRESSION_BYTES, type CompressionSettings } from '../cloudwatch/compression.js';
+import {
+  DIMENSION_CHOICES, parseRollups, parseStaticDimensions, WIRE_DIMENSION_NAMES,
+  type DimensionName, type StaticDimension,
+} from './dimensions.js';
 
-export const DIMENSION_NAMES = ['host', 'method', 'path', 'status'] as const;
-export type DimensionName = (typeof DIMENSION_NAMES)[number];
+/** The default (and the original's) dimensions; `dimensions` may also list DIMENSION_CHOICES. */
+export const DIMENSION_NAMES = WIRE_DIMENSION_NAMES;
+export { DIMENSION_CHOICES, type DimensionName, type StaticDimension };
 
 export interface AwsCredentials {
   readonly accessKeyId: string;
@@ -40,6 +46,10 @@ export interface ReceiverConfig {
   readonly maxSeries: number;
   readonly maxRetries: number;
   readonly maxBufferedDatums: number;
+  /** Request compression (gzip) and dimension options: docs/configuration.md. */
+  readonly requestCompression: CompressionSettings;
+  readonly staticDimensions: readonly StaticDimension[];
+  readonly rollups: readonly (readonly DimensionName[])[];
 }
 
 export const ENV_ACCESS_KEY_ID = 'ACPW_AWS_ACCESS_KEY_ID';
@@ -54,12 +64,14 @@ export const RECEIVER_DEFAULTS = {
   metric_name: 'RequestCount',
   latency_metric_name: 'RequestLatency',
   publish_interval_millisecond: 60000,
-  dimensions: DIMENSION_NAMES as readonly DimensionName[],
+  dimensions: WIRE_DIMENSION_NAMES as readonly DimensionName[],
   storage_resolution: 60 as 1 | 60,
   max_series: 10000,
   max_retries: 3,
   max_buffered_datums: 100000,
   retry_timeouts: false,
+  disable_request_compression: false,
+  request_min_compression_size_bytes: DEFAULT_MIN_COMPRESSION_BYTES,
 } as const;
 
 export const MIN_PUBLISH_INTERVAL_MS = 1000;
@@ -104,11 +116,18 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
     read.errors.push(`configuration key "partial_publish_interval_millisecond" must not exceed publish_interval_millisecond (${publishIntervalMs}), got ${partialPublishIntervalMs}`);
   }
   const retryTimeouts = read.boolean('retry_timeouts', RECEIVER_DEFAULTS.retry_timeouts);
-  const dimensions = read.stringArray('dimensions', RECEIVER_DEFAULTS.dimensions, { allowed: DIMENSION_NAMES, unique: true }) as readonly DimensionName[];
+  const dimensions = read.stringArray('dimensions', RECEIVER_DEFAULTS.dimensions, { allowed: DIMENSION_CHOICES, unique: true }) as readonly DimensionName[];
   const storageResolution = read.integer('storage_resolution', RECEIVER_DEFAULTS.storage_resolution, { allowed: [1, 60] }) as 1 | 60;
   const maxSeries = read.integer('max_series', RECEIVER_DEFAULTS.max_series, { min: 1, max: 1_000_000 });
   const maxRetries = read.integer('max_retries', RECEIVER_DEFAULTS.max_retries, { min: 0, max: 20 });
   const maxBufferedDatums = read.integer('max_buffered_datums', RECEIVER_DEFAULTS.max_buffered_datums, { min: 1, max: 10_000_000 });
+  // Request compression (the AWS SDKs' settings) and dimension options.
+  const requestCompression: CompressionSettings = {
+    enabled: !read.boolean('disable_request_compression', RECEIVER_DEFAULTS.disable_request_compression),
+    minBytes: read.integer('request_min_compression_size_bytes', RECEIVER_DEFAULTS.request_min_compression_size_bytes, { min: 0, max: MAX_MIN_COMPRESSION_BYTES }),
+  };
+  const staticDimensions = parseStaticDimensions(read.value('static_dimensions'), dimensions, read.errors);
+  const rollups = parseRollups(read.value('rollups'), dimensions, read.errors);
   return read.result({
     region: region ?? '',
     clusterName: clusterName ?? '',
@@ -129,5 +148,8 @@ export function parseReceiverConfig(text: string | undefined, env: EnvLookup): C
     maxSeries,
     maxRetries,
     maxBufferedDatums,
+    requestCompression,
+    staticDimensions,
+    rollups,
   });
 }

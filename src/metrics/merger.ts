@@ -5,8 +5,8 @@
 // that window's overflow series, dimension values all `_overflow`); the datum budget is enforced
 // by the caller through `datumCount` and `dropOldest`, oldest window first.
 
-import type { DimensionName } from '../config/receiver.js';
-import { OVERFLOW_VALUE } from './dimensions.js';
+import type { DimensionName } from '../config/dimensions.js';
+import { OVERFLOW_VALUE, statusClass } from './dimensions.js';
 import { LatencyHistogram } from './latency.js';
 import type { WireMessage, WireSeries } from './wire.js';
 
@@ -147,6 +147,6 @@ export class Merger {
   }
 
   private project(entry: WireSeries): string[] {
-    return this.dimensions.map((name) => entry[name]);
+    return this.dimensions.map((name) => (name === 'status_class' ? statusClass(entry.status) : entry[name]));
   }
 }

@@ -6,6 +6,7 @@
 
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export type Fault =
   /** Answer this instead of forwarding. */
@@ -21,14 +22,24 @@ export type Fault =
    */
   | { readonly kind: 'slow'; readonly ms: number };
 
+export interface ForwardedRequest {
+  /** The body as UTF-8 text (gunzipped when it came with Content-Encoding: gzip). */
+  readonly body: string;
+  readonly status: number;
+  /** The bytes as they arrived, and their Content-Encoding (undefined: none). */
+  readonly raw: Buffer;
+  readonly contentEncoding: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
 export interface FaultProxy {
   readonly port: number;
   /** Requests received, faulted or not. */
   readonly received: number;
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
-  /** Every forwarded request body and headers with the target's answer status, in order. */
-  readonly forwarded: readonly { readonly body: string; readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
+  /** Every forwarded request body with the target's answer status, in order. */
+  readonly forwarded: readonly ForwardedRequest[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
   /** Drops the faults not used yet: from now on every request passes through. */
@@ -60,7 +71,7 @@ export async function startFaultProxy(
   let received = 0;
   let passedThrough = 0;
   let abandoned = 0;
-  const forwarded: { body: string; status: number; headers: IncomingMessage['headers'] }[] = [];
+  const forwarded: ForwardedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
   const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, answerAfterMs = 0): void => {
@@ -71,7 +82,14 @@ export async function startFaultProxy(
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
         answer.on('end', () => {
           passedThrough++;
-          forwarded.push({ body: body.toString('utf8'), status: answer.statusCode ?? 0, headers: req.headers });
+          const contentEncoding = req.headers['content-encoding'];
+          let text: string;
+          try {
+            text = (contentEncoding === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+          } catch (error) {
+            text = `<not gzip: ${error instanceof Error ? error.message : String(error)}>`;
+          }
+          forwarded.push({ body: text, status: answer.statusCode ?? 0, raw: body, contentEncoding, headers: { ...req.headers } });
           const reply = (): void => {
             if (res.destroyed) return;
             res.writeHead(answer.statusCode ?? 502, answer.headers);
