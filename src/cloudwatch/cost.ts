@@ -19,6 +19,12 @@ export interface CostInput {
   readonly rollupSeriesPerEnvoy?: number;
   readonly rollupSeriesTotal?: number;
   readonly publishIntervalMs: number;
+  /**
+   * The receiver's partial_publish_interval_millisecond (default: the window). Shorter: more
+   * sends per window, each carrying the window so far (≤ 2 datums per series), and the send that
+   * crosses a window boundary carries two windows.
+   */
+  readonly partialPublishIntervalMs?: number;
   /** Requests per second over the fleet, for the comparison with the original. */
   readonly requestsPerSecond?: number;
   readonly pricePerThousandCalls?: number;
@@ -27,6 +33,8 @@ export interface CostInput {
 
 export interface CostEstimate {
   readonly callsPerPublishPerEnvoy: number;
+  /** PutMetricData calls per window and Envoy (= callsPerPublishPerEnvoy without partial publishing). */
+  readonly callsPerWindowPerEnvoy: number;
   readonly putCallsPerMonth: number;
   /** Each series is two metrics: the count and the latency. */
   readonly metrics: number;
@@ -59,13 +67,18 @@ export function estimateCost(input: CostInput): CostEstimate {
   const pricePerCall = (input.pricePerThousandCalls ?? DEFAULT_PRICE_PER_THOUSAND_CALLS) / 1000;
   const datumsPerEnvoy = 2 * (input.seriesPerEnvoy + (input.rollupSeriesPerEnvoy ?? 0));
   const callsPerPublishPerEnvoy = Math.ceil(datumsPerEnvoy / MAX_DATUMS_PER_CALL);
+  const partial = input.partialPublishIntervalMs ?? input.publishIntervalMs;
+  const sendsPerWindow = input.publishIntervalMs / partial;
+  const callsPerWindowPerEnvoy = partial >= input.publishIntervalMs
+    ? callsPerPublishPerEnvoy
+    : (sendsPerWindow - 1) * callsPerPublishPerEnvoy + Math.ceil((2 * datumsPerEnvoy) / MAX_DATUMS_PER_CALL);
   const publishesPerMonth = (SECONDS_PER_MONTH * 1000) / input.publishIntervalMs;
-  const putCallsPerMonth = callsPerPublishPerEnvoy * input.envoys * publishesPerMonth;
+  const putCallsPerMonth = callsPerWindowPerEnvoy * input.envoys * publishesPerMonth;
   const metrics = 2 * (input.seriesTotal + (input.rollupSeriesTotal ?? 0));
   const apiCostPerMonth = putCallsPerMonth * pricePerCall;
   const metricCostPerMonth = metricCost(metrics, input.metricTiers);
   const estimate: CostEstimate = {
-    callsPerPublishPerEnvoy, putCallsPerMonth, metrics, apiCostPerMonth, metricCostPerMonth,
+    callsPerPublishPerEnvoy, callsPerWindowPerEnvoy, putCallsPerMonth, metrics, apiCostPerMonth, metricCostPerMonth,
     totalPerMonth: apiCostPerMonth + metricCostPerMonth,
   };
   if (input.requestsPerSecond === undefined) return estimate;

@@ -89,15 +89,18 @@ export class Merger {
     return { overflowedSeries: overflowed };
   }
 
-  /** Removes and returns every buffered window, oldest first. */
-  drain(): WindowSnapshot[] {
+  /** Removes and returns the buffered windows that start before `beforeMs` (default: all), oldest first. */
+  drain(beforeMs: number = Infinity): WindowSnapshot[] {
     const snapshots: WindowSnapshot[] = [];
     for (const window of this.oldestFirst()) {
+      if (window.startMs >= beforeMs) break;
       snapshots.push({ windowStartMs: window.startMs, series: [...window.series.values()] });
+      this.windows.delete(window.startMs);
+      for (const series of window.series.values()) {
+        this.seriesTotal--;
+        this.datumTotal -= series.datums;
+      }
     }
-    this.windows.clear();
-    this.seriesTotal = 0;
-    this.datumTotal = 0;
     return snapshots;
   }
 

@@ -15,7 +15,12 @@ export type Fault =
    * Hold the request without answering, then drop the connection; never forwarded, so a caller
    * that timed out and retried does not get its data stored twice.
    */
-  | { readonly kind: 'stall'; readonly ms: number };
+  | { readonly kind: 'stall'; readonly ms: number }
+  /**
+   * Forward at once (the target stores it) but hold the answer this long: a caller that times
+   * out meanwhile does not know its call was applied.
+   */
+  | { readonly kind: 'slow'; readonly ms: number };
 
 export interface ForwardedRequest {
   /** The body as UTF-8 text (gunzipped when it came with Content-Encoding: gzip). */
@@ -33,10 +38,12 @@ export interface FaultProxy {
   readonly received: number;
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
-  /** Every forwarded request body with the target's answer status, in order. */
+  /** Every forwarded request body and headers with the target's answer status, in order. */
   readonly forwarded: readonly ForwardedRequest[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
+  /** Drops the faults not used yet: from now on every request passes through. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -50,7 +57,16 @@ export function awsJsonError(status: number, type: string, message: string): Fau
   };
 }
 
-export async function startFaultProxy(target: { host: string; port: number }, plan: readonly Fault[]): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Listen on this loopback port (default: one the OS picks), e.g. one the caller kept closed so far. */
+  readonly port?: number;
+}
+
+export async function startFaultProxy(
+  target: { host: string; port: number },
+  plan: readonly Fault[],
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
   const faults = [...plan];
   let received = 0;
   let passedThrough = 0;
@@ -58,7 +74,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
   const forwarded: ForwardedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, answerAfterMs = 0): void => {
     const upstream = request(
       { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
       (answer) => {
@@ -74,9 +90,13 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
             text = `<not gzip: ${error instanceof Error ? error.message : String(error)}>`;
           }
           forwarded.push({ body: text, status: answer.statusCode ?? 0, raw: body, contentEncoding, headers: { ...req.headers } });
-          if (res.destroyed) return;
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(chunks));
+          const reply = (): void => {
+            if (res.destroyed) return;
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(chunks));
+          };
+          if (answerAfterMs > 0) setTimeout(reply, answerAfterMs);
+          else reply();
         });
       },
     );
@@ -92,6 +112,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
       const body = Buffer.concat(chunks);
       const fault = faults.shift();
       if (fault === undefined) forward(req, body, res);
+      else if (fault.kind === 'slow') forward(req, body, res, fault.ms);
       else if (fault.kind === 'answer') {
         res.writeHead(fault.status, { ...fault.headers, 'content-length': String(Buffer.byteLength(fault.body)) });
         res.end(fault.body);
@@ -113,7 +134,10 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     port,
@@ -126,6 +150,9 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     forwarded,
     get abandoned() {
       return abandoned;
+    },
+    clearFaults: () => {
+      faults.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,72 +1,10 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
-import type { BytesIn } from '../../src/abi/host.js';
-import { BufferType, LogLevel, MapType } from '../../src/abi/table.js';
-import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
-import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
+import { LogLevel } from '../../src/abi/table.js';
+import { RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
+import { encodeMessage } from '../../src/metrics/wire.js';
 import { bucketValueMs } from '../../src/metrics/latency.js';
-import { bytes, FakeHost } from './sdk-fake-host.js';
-
-const ROOT = 1;
-const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
-const TOKEN = 'SESSION-TOKEN-VALUE';
-const T0_MS = 1_800_000_000_000; // a multiple of 60 s
-
-class ReceiverHost extends FakeHost {
-  override sha256(data: BytesIn): ArrayBuffer {
-    const digest = createHash('sha256').update(typeof data === 'string' ? data : new Uint8Array(data)).digest();
-    return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer;
-  }
-}
-
-const BASE_CONFIG = {
-  cloud_watch_region: 'us-east-1',
-  cloud_watch_cluster_name: 'cloudwatch_api',
-  cloud_watch_endpoint: '127.0.0.1:5000',
-  publish_interval_millisecond: 60000,
-};
-
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-};
-
-function series(host: string, count: number, latency: number[] = []): WireSeries {
-  return { host, method: 'GET', path: '/', status: '200', count, latency };
-}
-
-function start(config: Record<string, unknown>, env: string[] = [`ACPW_AWS_ACCESS_KEY_ID=AKIDENV`, `ACPW_AWS_SECRET_ACCESS_KEY=${SECRET}`]) {
-  const host = new ReceiverHost();
-  host.environment = env;
-  host.timeNs = (T0_MS + 1000) * 1e6;
-  host.buffers.set(BufferType.PluginConfiguration, bytes(JSON.stringify(config)));
-  const { callbacks } = createDispatcher(receiver, host);
-  callbacks['proxy_on_context_create']!(ROOT, 0);
-  callbacks['proxy_on_vm_start']!(ROOT, 0);
-  const configured = callbacks['proxy_on_configure']!(ROOT, 100);
-  const queueId = [...host.queues].find(([, q]) => q.vmId === 'self' && q.name === QUEUE_NAME)?.[0];
-  const send = (text: string) => {
-    host.queues.get(queueId!)!.items.push(bytes(text));
-    callbacks['proxy_on_queue_ready']!(ROOT, queueId!);
-  };
-  const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
-  const at = async (timeMs: number) => {
-    host.timeNs = timeMs * 1e6;
-    callbacks['proxy_on_tick']!(ROOT);
-    await settle();
-  };
-  const respond = async (index: number, status: number | undefined, body = '', headers: [string, string][] = []) => {
-    const call = host.httpCallRecords[index]!;
-    host.headerMaps.set(MapType.HttpCallResponseHeaders, status === undefined ? [] : [[':status', String(status)], ...headers]);
-    host.buffers.set(BufferType.HttpCallResponseBody, bytes(body));
-    callbacks['proxy_on_http_call_response']!(ROOT, call.token, status === undefined ? 0 : 1 + headers.length, bytes(body).byteLength, 0);
-    await settle();
-  };
-  const counter = (name: string): number | undefined => [...host.metrics.values()].find((m) => m.name === `acpw.receiver.${name}`)?.value;
-  const bodyOf = (index: number) => JSON.parse(host.httpCallRecords[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
-  const allLogs = () => host.logs.map(([, line]) => line).join('\n');
-  return { host, callbacks, configured, queueId, send, sendSeries, at, respond, counter, bodyOf, allLogs };
-}
+import { bytes } from './sdk-fake-host.js';
+import { BASE_CONFIG, ROOT, SECRET, series, settle, start, T0_MS, TOKEN } from './receiver-harness.js';
 
 describe('receiver plugin: configuration', () => {
   it('refuses a bad configuration naming the key, never logging secrets', () => {
@@ -108,7 +46,7 @@ describe('receiver plugin: publishing', () => {
     expect(r.host.httpCallRecords).toHaveLength(1);
     const call = r.host.httpCallRecords[0]!;
     expect(call.cluster).toBe('cloudwatch_api');
-    expect(call.timeoutMs).toBe(5000);
+    expect(call.timeoutMs).toBe(10000);
     const headers = new Map<string, string>();
     for (let i = 0; i < call.headers.length; i += 2) headers.set(call.headers[i]!, call.headers[i + 1]!);
     expect(headers.get(':method')).toBe('POST');
@@ -250,48 +188,102 @@ describe('receiver plugin: publishing', () => {
 });
 
 describe('receiver plugin: shutdown', () => {
-  it('publishes what is buffered, returns false, and calls done() after the last response', async () => {
+  it('sends nothing from proxy_on_done, finishes at once, and counts what it held (queue included)', async () => {
     const r = start(BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(0);
+    // A sender's last flush, enqueued after the receiver's last queue delivery.
+    r.host.queues.get(r.queueId!)!.items.push(bytes(encodeMessage({ windowStartMs: T0_MS + 2000, series: [series('b.test', 1)] })));
+    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
     await settle();
-    expect(r.host.httpCallRecords).toHaveLength(1);
-    expect(r.host.doneCalls).toBe(0);
-    await r.respond(0, 200);
-    expect(r.host.doneCalls).toBe(1);
-    expect(r.counter('datums_published')).toBe(1);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    expect(r.counter('datums_dropped')).toBe(2);
+    expect(r.allLogs()).toContain('receiver: shutting down: 2 datum(s) not sent (0 call(s) in flight abandoned)');
   });
 
-  it('also sends what arrives on the queue while the final publish is in flight', async () => {
-    const r = start(BASE_CONFIG);
-    r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    r.callbacks['proxy_on_done']!(ROOT);
-    await settle();
-    r.sendSeries(T0_MS + 2000, series('late.test', 2));
-    await settle();
-    expect(r.host.httpCallRecords).toHaveLength(2);
-    expect(r.host.httpCallRecords[1]!.body).toContain('late.test');
-    await r.respond(0, 200);
-    expect(r.host.doneCalls).toBe(0);
-    await r.respond(1, 200);
-    expect(r.host.doneCalls).toBe(1);
-  });
-
-  it('finishes at once when nothing is buffered', () => {
+  it('finishes at once when nothing is held, without a warning', () => {
     const r = start(BASE_CONFIG);
     expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
     expect(r.host.httpCallRecords).toHaveLength(0);
+    expect(r.allLogs()).not.toContain('shutting down');
+  });
+});
+
+describe('receiver plugin: timing', () => {
+  it('sends the current window so far every partial_publish_interval_millisecond, stamped with the window start', async () => {
+    const r = start({ ...BASE_CONFIG, partial_publish_interval_millisecond: 10_000 });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 10_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    r.sendSeries(T0_MS + 12_000, series('a.test', 5));
+    await r.at(T0_MS + 20_000);
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    for (const [i, sum] of [[0, 2], [1, 5]] as const) {
+      expect(r.bodyOf(i).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: sum } });
+    }
   });
 
-  it('retries immediately during shutdown and gives up after max_retries', async () => {
-    const r = start({ ...BASE_CONFIG, max_retries: 1 });
-    r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    r.callbacks['proxy_on_done']!(ROOT);
-    await settle();
-    await r.respond(0, 500);
-    expect(r.host.httpCallRecords).toHaveLength(2);
-    await r.respond(1, 500);
+  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
+    const r = start(BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
+    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
+    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
+    await r.at(T0_MS + 89_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    await r.at(T0_MS + 90_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
+    await r.at(T0_MS + 150_000);
+    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
+  });
+
+  it('refuses a partial-publish interval longer than the window', () => {
+    const r = start({ ...BASE_CONFIG, partial_publish_interval_millisecond: 120_000 });
+    expect(r.configured).toBe(0);
+    expect(r.allLogs()).toContain('configuration key "partial_publish_interval_millisecond" must not exceed publish_interval_millisecond (60000), got 120000');
+  });
+
+  it('after an outage sends the held windows in ceil(datums / 1000) calls', async () => {
+    const r = start({ ...BASE_CONFIG, max_retries: 0 });
+    const hosts = Array.from({ length: 450 }, (_, i) => `h${i}.test`);
+    let calls = 0;
+    for (let w = 0; w < 3; w++) {
+      r.sendSeries(T0_MS + w * 60_000 + 1000, ...hosts.map((h) => series(h, 1)));
+      await r.at(T0_MS + (w + 1) * 60_000);
+      while (calls < r.host.httpCallRecords.length) await r.respond(calls++, 503);
+    }
+    // 3 windows × 450 datums = 1,350 held; the 4th publish adds nothing new.
+    const before = r.host.httpCallRecords.length;
+    await r.at(T0_MS + 4 * 60_000);
+    const sent = r.host.httpCallRecords.slice(before).map((_, i) => r.bodyOf(before + i).MetricData.length);
+    expect(sent).toEqual([1000, 350]);
+  });
+});
+
+describe('receiver plugin: timeouts', () => {
+  const timeout = (r: ReturnType<typeof start>, index: number) => r.respond(index, 504, 'upstream request timeout');
+
+  it('does not retry a call Envoy timed out (it may be stored), counting its datums as dropped', async () => {
+    const r = start(BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await timeout(r, 0);
+    await r.at(T0_MS + 61_000);
+    await r.at(T0_MS + 120_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
     expect(r.counter('datums_dropped')).toBe(1);
-    expect(r.host.doneCalls).toBe(1);
+    expect(r.allLogs()).toContain('not retried (CloudWatch may have stored it; retry_timeouts is false), 1 datum(s) given up');
+  });
+
+  it('retries it with retry_timeouts: true', async () => {
+    const r = start({ ...BASE_CONFIG, retry_timeouts: true });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await timeout(r, 0);
+    await r.at(T0_MS + 60_200);
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    expect(r.host.httpCallRecords[1]!.body).toBe(r.host.httpCallRecords[0]!.body);
   });
 });

@@ -4,17 +4,17 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFixture } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, compileModule } from '../fixtures/engine/harness.js';
 
 let h: MiniHost;
 
-beforeAll(() => {
-  const module = compileModule(buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
+beforeAll(async () => {
+  const module = compileModule(await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
   h = MiniHost.instantiate(module);
   h.call('proxy_on_context_create', 1, 0);
   h.call('proxy_on_vm_start', 1, 0);
-});
+}, BUILD_TIMEOUT_MS);
 
 const node = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const wasm = (data: Uint8Array, fn = 1): string => {
