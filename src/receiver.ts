@@ -16,11 +16,11 @@ import { mergeBatches } from './cloudwatch/batches.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
-import { describeCompression, RequestCompressor } from './cloudwatch/request-compressor.js';
-import { describeDimensionOptions } from './config/dimensions.js';
 import { PutMetricDataSigner, unsignedHeaders } from './cloudwatch/signer.js';
 import { createCredentialsSource, type CredentialsSource } from './cloudwatch/credentials/source.js';
 import type { CredentialsTransport } from './cloudwatch/credentials/provider.js';
+import { describeCompression, RequestCompressor } from './cloudwatch/request-compressor.js';
+import { describeDimensionOptions } from './config/dimensions.js';
 import { Merger } from './metrics/merger.js';
 import { decodeMessage, QUEUE_NAME } from './metrics/wire.js';
 
@@ -50,8 +50,8 @@ interface Running {
   readonly merger: Merger;
   readonly publisher: Publisher;
   readonly signer: PutMetricDataSigner;
-  readonly compressor: RequestCompressor;
   readonly credentials: CredentialsSource;
+  readonly compressor: RequestCompressor;
   readonly counters: ReceiverCounters;
 }
 
@@ -118,6 +118,7 @@ export class ReceiverRoot extends RootContext {
         },
         createPayloadHash: () => new Sha256(host),
       }),
+      credentials,
       compressor: new RequestCompressor(config.requestCompression, {
         utf8Encode: (text) => host.utf8Encode(text),
         callForeignFunction: (name, argument) => this.callForeignFunction(name, argument),
@@ -126,7 +127,6 @@ export class ReceiverRoot extends RootContext {
         warn: (message) => this.log.warn(message),
         debug: (message) => this.log.debug(message),
       }),
-      credentials,
       counters,
     };
     this.queueId = this.registerSharedQueue(QUEUE_NAME);
@@ -137,7 +137,8 @@ export class ReceiverRoot extends RootContext {
       `receiver: configured (queue ${QUEUE_NAME}, cluster ${JSON.stringify(config.clusterName)}, endpoint ${config.endpoint}, `
       + `region ${config.region}, namespace ${JSON.stringify(config.namespace)}, windows of ${config.publishIntervalMs} ms, `
       + `sending every ${config.partialPublishIntervalMs} ms at offset ${this.offsetMs} ms, retry_timeouts ${config.retryTimeouts}, `
-      + `dimensions [${config.dimensions.join(', ')}]${describeDimensionOptions(config)}, ${describeCompression(config.requestCompression)}, credentials ${credentials.name}${config.credentialsSource.kind === 'static' ? `, session token ${config.credentials.sessionToken ? 'set' : 'not set'}` : ''})`,
+      + `dimensions [${config.dimensions.join(', ')}]${describeDimensionOptions(config)}, ${describeCompression(config.requestCompression)}, `
+      + `credentials ${credentials.name}${config.credentialsSource.kind === 'static' ? `, session token ${config.credentials.sessionToken ? 'set' : 'not set'}` : ''})`,
     );
     return true;
   }
@@ -246,7 +247,9 @@ export class ReceiverRoot extends RootContext {
       let headers;
       try {
         const { body, contentEncoding } = running.compressor.encode(entry.batch);
-        headers = unsigned ? unsignedHeaders(config.endpoint, contentEncoding) : await signer.sign(body, this.getCurrentTime(), contentEncoding);
+        headers = unsigned
+          ? unsignedHeaders(config.endpoint, contentEncoding)
+          : await signer.sign(body, this.getCurrentTime(), contentEncoding);
         this.setEffectiveContext();
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());

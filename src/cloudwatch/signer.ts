@@ -112,9 +112,10 @@ export class PutMetricDataSigner {
 
 /** Headers of an unsigned PutMetricData (credentials_source "envoy": Envoy's filter signs it). */
 export function unsignedHeaders(endpoint: string, contentEncoding?: 'gzip'): CallHeaders {
-  const headers: CallHeaders = [
+  return [
     [':method', 'POST'], [':path', '/'], [':authority', endpoint],
     ['content-type', AWS_JSON_CONTENT_TYPE], ['x-amz-target', PUT_METRIC_DATA_TARGET],
+    ...(contentEncoding !== undefined ? [['content-encoding', contentEncoding] as [string, string]] : []),
   ];
   if (contentEncoding !== undefined) headers.push(['content-encoding', contentEncoding]);
   return headers;

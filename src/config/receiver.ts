@@ -4,14 +4,14 @@
 
 import { type ConfigResult, type EnvLookup, FieldReader, parseJsonObject } from './fields.js';
 import { defaultEndpoint } from '../cloudwatch/endpoint.js';
+import { readCredentialsSource, CREDENTIALS_SECRET_KEYS, type CredentialsSourceConfig } from './credentials.js';
+
+export type { CredentialsSourceConfig };
 import { DEFAULT_MIN_COMPRESSION_BYTES, MAX_MIN_COMPRESSION_BYTES, type CompressionSettings } from '../cloudwatch/compression.js';
 import {
   DIMENSION_CHOICES, parseRollups, parseStaticDimensions, WIRE_DIMENSION_NAMES,
   type DimensionName, type StaticDimension,
 } from './dimensions.js';
-import { readCredentialsSource, CREDENTIALS_SECRET_KEYS, type CredentialsSourceConfig } from './credentials.js';
-
-export type { CredentialsSourceConfig };
 
 /** The default (and the original's) dimensions; `dimensions` may also list DIMENSION_CHOICES. */
 export const DIMENSION_NAMES = WIRE_DIMENSION_NAMES;

@@ -38,7 +38,7 @@ export interface FaultProxy {
   readonly received: number;
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
-  /** Every forwarded request body and headers with the target's answer status, in order. */
+  /** Every forwarded request body with the target's answer status, in order. */
   readonly forwarded: readonly ForwardedRequest[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
