@@ -117,6 +117,4 @@ export function unsignedHeaders(endpoint: string, contentEncoding?: 'gzip'): Cal
     ['content-type', AWS_JSON_CONTENT_TYPE], ['x-amz-target', PUT_METRIC_DATA_TARGET],
     ...(contentEncoding !== undefined ? [['content-encoding', contentEncoding] as [string, string]] : []),
   ];
-  if (contentEncoding !== undefined) headers.push(['content-encoding', contentEncoding]);
-  return headers;
 }
