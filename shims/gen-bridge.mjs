@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Bridge operations that are not proxy_* hostcalls, in dispatch order after HOSTCALLS. */
-export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks', 'crc32'];
+export const BRIDGE_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks',
+  'crc32', 'setLogCapture', 'takeLogBatch'];
 
 /** First byte of a host function's name; the name is one byte: FIRST_NAME_BYTE + dispatch index. */
 export const FIRST_NAME_BYTE = 0x21;
@@ -381,6 +382,9 @@ function callbackExports(callbacks) {
     if (cb.name === 'proxy_on_context_create') {
       before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))))\n    ';
       mask = '(select (global.get $mask_root) (call $mask_for (local.get $contextId)) (i32.eqz (local.get $parentContextId)))';
+    } else if (cb.name === 'proxy_on_log') {
+      // log capture (capture.wat): a stream's values are read here; JS only for a full batch
+      before = '(if (global.get $cap_query_len) (then (if (i32.eqz (call $is_root (local.get $contextId))) (then (if (call $capture_log) (then (return)))))))\n    ';
     } else if (cb.name === 'proxy_on_delete') {
       // the mask is read before the root is forgotten; forgotten whether or not JS is entered
       after = '\n    (call $remove_root (local.get $contextId))';
@@ -447,6 +451,8 @@ ${QJS_IMPORTS}
 ${proxyImports(hostcalls)}
 ${bridgeInit(callbacks)}
 ${fragment('core.wat')}
+  (global $cap_age_type i32 (i32.const ${headerQueryAgeMark.charCodeAt(0) - 48}))
+${fragment('capture.wat')}
 ${fragment('utf8.wat')}
 ${fragment('sha256.wat')}
 ${fragment('crc32.wat')}

@@ -276,7 +276,9 @@ export class ReceiverRoot extends RootContext {
         fetchStarted: () => counters.credentialsFetches.increment(),
         refreshed: (info) => {
           this.log.info(`receiver: ${what}${info.role !== undefined ? ` for role "${info.role}"` : ''} refreshed; they expire at ${new Date(info.expirationMs).toISOString()}, next refresh in ${Math.round((info.refreshAtMs - this.getCurrentTime()) / 1000)} s`);
-          // Held data goes at the next tick: calls start only from proxy_on_tick (see afterResponse).
+          // Held calls go out on the next (fast) tick: calls start only from proxy_on_tick.
+          const running = this.running;
+          if (running !== undefined) this.adjustTick(running, this.getCurrentTime());
         },
         failed: (info) => {
           counters.credentialsFailures.increment();

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { RECEIVER_DEFAULTS } from '../../src/config/receiver.js';
+import { SENDER_DEFAULTS } from '../../src/config/sender.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 export const VENV = process.env.ACPW_VENV ?? join(ROOT, '.venv');
@@ -318,10 +320,10 @@ export function drainWaitMs(bootstrap: Bootstrap): number {
   const sender = pluginConfig(bootstrap, 'sender');
   const receiver = pluginConfig(bootstrap, 'receiver');
   const number = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
-  const flush = number(sender.flush_interval_millisecond, 1000);
-  const window = number(receiver.publish_interval_millisecond, 60_000);
+  const flush = number(sender.flush_interval_millisecond, SENDER_DEFAULTS.flush_interval_millisecond);
+  const window = number(receiver.publish_interval_millisecond, RECEIVER_DEFAULTS.publish_interval_millisecond);
   const partial = number(receiver.partial_publish_interval_millisecond, window);
-  const call = number(receiver.http_request_timeout_millisecond, 10_000);
+  const call = number(receiver.http_request_timeout_millisecond, RECEIVER_DEFAULTS.http_request_timeout_millisecond);
   return flush + (partial < window ? partial : 2 * window) + RECEIVER_TICK_MS + call;
 }
 

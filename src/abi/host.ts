@@ -43,6 +43,13 @@ export interface Host {
    * then a property path) has one more element: that property's age as getPropertyU64Age returns it.
    */
   getHeaderMapsValues(query: string): (string | number | undefined)[] | Status;
+  /**
+   * Wasm bridge only (shims/capture.wat), optional: while `query` (a header query, '' = off) is
+   * set, a stream's log reads it inside Wasm and JS's proxy_on_log is entered only once per
+   * `batchRecords` records; takeLogBatch hands the records over (format: capture.wat).
+   */
+  setLogCapture?(query: string, batchRecords: number): Status;
+  takeLogBatch?(): string;
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   removeHeaderMapValue(mapType: MapType, key: string): Status;

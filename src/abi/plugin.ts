@@ -10,6 +10,7 @@
 
 import type { Host } from './host.js';
 import { HttpContext, RootContext } from './context.js';
+import type { HeaderAgeQuery, HeaderQuery } from './hostcalls.js';
 
 export type RootContextClass<R extends RootContext = RootContext> = new (contextId: number, host: Host) => R;
 export type HttpContextClass<R extends RootContext = RootContext> = new (contextId: number, root: R) => HttpContext<R>;
@@ -25,7 +26,17 @@ export interface PluginSpec<R extends RootContext> {
    * Omit for a plugin without HTTP contexts (e.g. a singleton service).
    */
   readonly http?: HttpContextClass<R>;
+  /**
+   * Values to read at every stream's end (a hostcalls.headerQuery or headerAgeQuery), handed to
+   * the root's onLogValues: in Wasm captured by the bridge without entering JS per stream and
+   * delivered in batches of `batchRecords` (default 64). For plugins whose per-stream work is
+   * "read some values at the end, aggregate them in the root".
+   */
+  readonly logCapture?: { readonly query: HeaderQuery | HeaderAgeQuery; readonly batchRecords?: number };
 }
+
+/** Records per batch of a log capture unless the plugin says otherwise. */
+export const DEFAULT_LOG_BATCH_RECORDS = 64;
 
 export interface PluginDefinition {
   readonly name: string;
@@ -39,6 +50,8 @@ export interface PluginDefinition {
    * undefined when unknown statically (root overrides createHttpContext, no `http` declared).
    */
   readonly httpPrototype: HttpContext | null | undefined;
+  /** PluginSpec.logCapture, with its default applied. */
+  readonly logCapture?: { readonly query: string; readonly batchRecords: number };
 }
 
 function isSubclass(candidate: unknown, base: abstract new (...args: never[]) => object): boolean {
@@ -62,10 +75,17 @@ export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): Plugin
   if (httpClass !== undefined) httpPrototype = httpClass.prototype as HttpContext;
   else httpPrototype = rootCreatesHttp ? undefined : null;
 
+  const capture = spec.logCapture;
+  if (capture !== undefined && (typeof capture.query !== 'string' || capture.query === '')) {
+    throw new TypeError(`definePlugin(${spec.name}): \`logCapture.query\` must be a header query (hostcalls.headerQuery / headerAgeQuery)`);
+  }
   return {
     name: spec.name,
     rootPrototype,
     httpPrototype,
+    ...(capture !== undefined
+      ? { logCapture: { query: capture.query, batchRecords: Math.max(1, Math.floor(capture.batchRecords ?? DEFAULT_LOG_BATCH_RECORDS)) } }
+      : {}),
     createRootContext(contextId: number, host: Host): RootContext {
       return new rootClass(contextId, host);
     },

@@ -27,7 +27,8 @@ interface Bridge extends Host {
 }
 
 const BRIDGE_GLOBAL = '__acpwBridge';
-const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks', 'crc32'] as const;
+const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks',
+  'crc32', 'setLogCapture', 'takeLogBatch'] as const;
 
 function takeBridge(): Bridge {
   const g = globalThis as Record<string, unknown>;

@@ -35,4 +35,26 @@ describe('envoy-iam.yaml against Envoy API definitions (xds-protos)', () => {
     expect(filters[0]!.typed_config).toMatchObject({ service_name: 'monitoring', region: receiver.cloud_watch_region });
     expect(text).not.toMatch(/ACPW_AWS_|aws_secret_access_key|inline_credential/);
   });
+
+  it('is envoy.yaml apart from the signing: a change to envoy.yaml must be made here too', () => {
+    interface Shape {
+      bootstrap_extensions: { typed_config: { config: { configuration: { value: unknown }; vm_config: { environment_variables?: unknown } } } }[];
+      static_resources: { clusters: ({ name: string } & Record<string, unknown>)[] };
+    }
+    const strip = (file: string, iam: boolean): Shape => {
+      const bootstrap = parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as Shape;
+      const service = bootstrap.bootstrap_extensions[0]!.typed_config.config;
+      const receiver = JSON.parse(String(service.configuration.value)) as Record<string, unknown>;
+      delete receiver.credentials_source;
+      service.configuration.value = receiver;
+      delete service.vm_config.environment_variables; // envoy.yaml's ACPW_AWS_* keys
+      if (iam) {
+        const cluster = bootstrap.static_resources.clusters.find((c) => c.name === 'cloudwatch_api')!;
+        delete cluster.typed_extension_protocol_options;
+        delete cluster.per_connection_buffer_limit_bytes;
+      }
+      return bootstrap;
+    };
+    expect(strip('envoy-iam.yaml', true)).toEqual(strip('envoy.yaml', false));
+  });
 });

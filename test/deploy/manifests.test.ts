@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { PINNED_ENVOY_VERSION, envoyBinary, loadEnvoyYaml, startEnvoy, type Bootstrap } from '../../scripts/lib/envoy.js';
+import { PINNED_ENVOY_VERSION, drainWaitMs, envoyBinary, loadEnvoyYaml, startEnvoy, type Bootstrap } from '../../scripts/lib/envoy.js';
 import { DEPLOY, MODULES_MOUNT, at, cluster, localSidecar, resource, sidecarBootstrap } from '../support/deploy.js';
 import { REPO_ROOT, runPython, venvDir } from '../support/python.js';
-import { runCommand } from '../support/registry.js';
+import { runProcess } from '../support/run-process.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,13 +174,13 @@ describe('the Envoy configuration inside the manifests', () => {
   it('real Envoy accepts the sidecar bootstrap, and each override merged the way Istio and Envoy Gateway merge it', async () => {
     const binary = envoyBinary();
     const validate = (args: readonly string[]) =>
-      runCommand(binary, ['--mode', 'validate', '--use-dynamic-base-id', '--log-level', 'warn', ...args], 120_000);
+      runProcess(binary, ['--mode', 'validate', '--use-dynamic-base-id', '--log-level', 'warn', ...args], { timeoutMs: 120_000 });
     // Module paths point into the image volume in the pod; here at the built files.
     const sidecar = join(scratch, 'sidecar-validate.yaml');
     writeFileSync(sidecar, stringify(sidecarBootstrap()).replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`));
     const own = await validate(['-c', sidecar]);
     expect(own.stderr + own.stdout).toContain('OK');
-    expect(own.code).toBe(0);
+    expect(own.status).toBe(0);
 
     // The base stands for the bootstrap Istio / Envoy Gateway generate: a listener, no receiver,
     // no cloudwatch_api. Envoy merges --config-yaml into -c as pilot-agent makes it do.
@@ -195,12 +195,12 @@ describe('the Envoy configuration inside the manifests', () => {
     for (const override of [istioOverrideText(), gatewayOverrideText()]) {
       const merged = await validate(['-c', basePath, '--config-yaml', override.replaceAll(MODULES_MOUNT, `${REPO_ROOT}/`)]);
       expect(merged.stderr + merged.stdout).toContain('OK');
-      expect(merged.code).toBe(0);
+      expect(merged.status).toBe(0);
     }
   });
 
-  it("carries envoy.yaml's plugins: same receiver region/cluster and VM ids, the same CloudWatch TLS, Envoy signing", () => {
-    const repo = loadEnvoyYaml();
+  it("carries envoy-iam.yaml's plugins and its CloudWatch cluster (Envoy signing) in all three targets", () => {
+    const repo = loadEnvoyYaml(join(REPO_ROOT, 'envoy-iam.yaml'));
     const repoReceiver = receiverService(repo);
     const repoReceiverConfig = pluginJson(at(repoReceiver, 'config') as Json);
     const targets = { sidecar: sidecarBootstrap(), istio: parse(istioOverrideText()) as Bootstrap, gateway: parse(gatewayOverrideText()) as Bootstrap };
@@ -215,14 +215,14 @@ describe('the Envoy configuration inside the manifests', () => {
       expect(config.cloud_watch_cluster_name, target).toBe(repoReceiverConfig.cloud_watch_cluster_name);
       // No keys anywhere in the manifests: Envoy signs with the pod's role.
       expect(config.credentials_source, target).toBe('envoy');
+      // The drain waits below assume this send spacing.
+      expect(config.partial_publish_interval_millisecond, target).toBe(10_000);
       expect(Object.keys(config).filter((key) => key.startsWith('aws_')), target).toEqual([]);
     }
-    // One CloudWatch cluster definition in all three, with envoy.yaml's TLS checks and SigV4 for "monitoring".
-    expect(clusters[1]).toEqual(clusters[0]);
-    expect(clusters[2]).toEqual(clusters[0]);
+    // envoy-iam.yaml's CloudWatch cluster, unchanged, in all three: TLS checks and SigV4 for "monitoring".
     const repoCluster = cluster(repo, 'cloudwatch_api');
-    expect(clusters[0]!.transport_socket).toEqual(repoCluster.transport_socket);
-    expect(clusters[0]!.load_assignment).toEqual(repoCluster.load_assignment);
+    for (const copy of clusters) expect(copy).toEqual(repoCluster);
+    expect(repoReceiverConfig.credentials_source).toBe('envoy');
     const signing = at(clusters[0], 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'http_filters', 0, 'typed_config') as Json;
     expect(signing.service_name).toBe('monitoring');
     expect(signing.region).toBe(repoReceiverConfig.cloud_watch_region);
@@ -261,11 +261,12 @@ describe('the preStop drain recipe', () => {
     expect(admin.address).toBe('127.0.0.1');
     expect(script).toContain(`/dev/tcp/127.0.0.1/${String(admin.port_value)}`);
     expect(script).toContain('POST /drain_listeners?graceful HTTP/1.1');
-    expect(wait).toBeGreaterThan(0);
+    // The wait of the drain recipe for the bootstrap's plugin settings (scripts/lib/envoy.ts).
+    expect(wait).toBeGreaterThanOrEqual(Math.ceil(drainWaitMs(sidecarBootstrap()) / 1000));
     expect(script).toContain('sleep "$((drain_time_seconds + drain_wait_seconds))"');
     const args = envoy.args as string[];
     expect(Number(args[args.indexOf('--drain-time-s') + 1])).toBe(drainTime);
-    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(drainTime + wait + 10);
+    expect(podSpec.terminationGracePeriodSeconds as number).toBeGreaterThan(drainTime + wait);
     // The app keeps serving until the sidecar's listener has closed.
     const app = (podSpec.containers as Json[]).find((container) => container.name === 'app')!;
     expect(at(app, 'lifecycle', 'preStop', 'sleep', 'seconds') as number).toBeGreaterThanOrEqual(drainTime);
@@ -273,19 +274,8 @@ describe('the preStop drain recipe', () => {
 
   it('run by bash against real Envoy (sidecar bootstrap), it drains the listener', async () => {
     // The pod's bootstrap run here (support/deploy.ts: modules from the repo, OS-chosen ports,
-    // cloudwatch_api on a closed loopback port), with static test keys: the receiver on this
-    // branch needs them (Envoy-side signing needs a role).
-    const config = localSidecar({
-      cloudwatch: { host: '127.0.0.1', port: 9 },
-      rawConfig: {
-        receiver: JSON.stringify({
-          cloud_watch_region: 'ap-northeast-1',
-          cloud_watch_cluster_name: 'cloudwatch_api',
-          aws_access_key_id: 'ACPWDEPLOYTESTKEY000',
-          aws_secret_access_key: 'deploy-test-secret',
-        }),
-      },
-    });
+    // cloudwatch_api on a closed loopback port), the receiver configured as in the manifest.
+    const config = localSidecar({ cloudwatch: { host: '127.0.0.1', port: 9 } });
     const running = await startEnvoy({ config, concurrency: 1, args: ['--drain-time-s', '1'], waitForLog: ['receiver: configured'] });
     try {
       const before = await running.stats();
@@ -314,12 +304,12 @@ describe('the preStop drain recipe', () => {
 
 describe('docker-compose.yaml', () => {
   const checkJsonschema = (file: string) =>
-    runCommand(join(venvDir(), 'bin', 'check-jsonschema'), ['--builtin-schema', 'vendor.compose-spec', file], 60_000);
+    runProcess(join(venvDir(), 'bin', 'check-jsonschema'), ['--builtin-schema', 'vendor.compose-spec', file], { timeoutMs: 60_000 });
 
   it('is valid against the compose-spec schema (check-jsonschema) and runs the tested Envoy release', async () => {
     const result = await checkJsonschema(join(REPO_ROOT, 'docker-compose.yaml'));
     expect(result.stdout + result.stderr).toContain('ok -- validation done');
-    expect(result.code).toBe(0);
+    expect(result.status).toBe(0);
     const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yaml'), 'utf8')) as Json;
     expect(at(compose, 'services', 'envoy', 'image')).toBe(`envoyproxy/envoy:v${PINNED_ENVOY_VERSION}`);
   });
@@ -328,7 +318,7 @@ describe('docker-compose.yaml', () => {
     const broken = join(scratch, 'docker-compose.yaml');
     writeFileSync(broken, readFileSync(join(REPO_ROOT, 'docker-compose.yaml'), 'utf8').replace('working_dir:', 'workdir:'));
     const result = await checkJsonschema(broken);
-    expect(result.code).not.toBe(0);
+    expect(result.status).not.toBe(0);
     expect(result.stdout + result.stderr).toContain('workdir');
   });
 });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION, MEDIA_TYPE, REFS, buildLayout, sha256Hex, type ImageMeta } from '../../scripts/lib/oci.js';
 import { REPO_ROOT } from '../support/python.js';
-import { runCommand, skopeo, startRegistry, type LoopbackRegistry } from '../support/registry.js';
+import { skopeo, startRegistry, type LoopbackRegistry } from '../support/registry.js';
+import { runProcess } from '../support/run-process.js';
 
 const META: ImageMeta = { version: '0.0.0-test', licenses: 'Apache-2.0', description: 'test' };
 const sender = readFileSync(join(REPO_ROOT, 'sender.wasm'));
@@ -60,23 +61,23 @@ async function pullBack(repo: string, ref: string): Promise<string> {
 
 /** The entries of a tar+gzip layer, as the system tar lists them (name only). */
 async function layerEntries(archive: string): Promise<string[]> {
-  const listing = await runCommand('tar', ['-tzf', archive]);
-  if (listing.code !== 0) throw new Error(`tar could not list ${archive}: ${listing.stderr}`);
+  const listing = await runProcess('tar', ['-tzf', archive]);
+  if (listing.status !== 0) throw new Error(`tar could not list ${archive}: ${listing.stderr}`);
   return listing.stdout.trim().split('\n');
 }
 
 /** NAME out of a tar+gzip layer, extracted by the system tar. */
 async function extractFromLayer(archive: string, name: string): Promise<Buffer> {
   const dir = mkdtempSync(join(scratch, 'extract-'));
-  const result = await runCommand('tar', ['-xzf', archive, '-C', dir, name]);
-  if (result.code !== 0) throw new Error(`tar could not extract ${name}: ${result.stderr}`);
+  const result = await runProcess('tar', ['-xzf', archive, '-C', dir, name]);
+  if (result.status !== 0) throw new Error(`tar could not extract ${name}: ${result.stderr}`);
   return readFileSync(join(dir, name));
 }
 
 beforeAll(async () => {
   // The CLI as a user runs it (`npm run package` with an output directory).
-  const cli = await runCommand(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'package.ts'), layoutDir]);
-  if (cli.code !== 0) throw new Error(`scripts/package.ts failed:\n${cli.stderr}`);
+  const cli = await runProcess(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'package.ts'), layoutDir]);
+  if (cli.status !== 0) throw new Error(`scripts/package.ts failed:\n${cli.stderr}`);
   registry = await startRegistry();
 }, 120_000);
 

@@ -1,8 +1,8 @@
 // The sidecar bootstrap's Envoy-side signing, end to end with real Envoy and moto verifying
-// SigV4 against IAM: the receiver's own signature is made with a WRONG secret, and the manifest's
-// aws_request_signing upstream filter on cloudwatch_api re-signs each PutMetricData with the
-// credentials Envoy holds. With the filter the data arrives; without it moto refuses the same
-// requests, so the passing case cannot be the receiver's doing.
+// SigV4 against IAM: the receiver runs with the manifest's configuration ("credentials_source":
+// "envoy": it sends PutMetricData unsigned) and the manifest's aws_request_signing upstream
+// filter on cloudwatch_api signs each call with the credentials Envoy holds. With the filter the
+// data arrives; without it moto refuses the same requests.
 //
 // Here Envoy's credential chain is narrowed to the environment provider (the manifest uses the
 // default chain, which in a pod finds IRSA / Pod Identity): the default chain would also ask
@@ -31,33 +31,24 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-async function sidecar(namespace: string, keepSigning: boolean): Promise<RunningEnvoy> {
+async function sidecar(namespace: string, signing: boolean): Promise<RunningEnvoy> {
   const config = localSidecar({
     cloudwatch: { host: '127.0.0.1', port: moto.port },
-    keepSigning,
+    signing,
     routes: [{ prefix: '/', status: 200, body: 'OK' }],
-    rawConfig: {
-      receiver: JSON.stringify({
-        cloud_watch_region: 'ap-northeast-1',
-        cloud_watch_cluster_name: 'cloudwatch_api',
-        metric_namespace: namespace,
-        publish_interval_millisecond: 1000,
-        max_retries: 0,
-        // The receiver on this branch signs itself; a wrong secret makes its signature worthless.
-        aws_access_key_id: auth.publisher.accessKeyId,
-        aws_secret_access_key: `${auth.publisher.secretAccessKey}-wrong`,
-      }),
-    },
+    // The manifest's receiver config ("credentials_source": "envoy": it sends unsigned), with a
+    // test namespace and a 1 s window so the test is short.
+    receiver: { metric_namespace: namespace, publish_interval_millisecond: 1000, partial_publish_interval_millisecond: 1000, max_retries: 0 },
     edit: (bootstrap) => {
-      if (!keepSigning) return;
+      if (!signing) return;
       const filters = at(
         cluster(bootstrap, 'cloudwatch_api'),
         'typed_extension_protocol_options',
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
         'http_filters',
       ) as Json[];
-      const signing = filters.find((filter) => filter.name === 'envoy.filters.http.aws_request_signing')!;
-      (signing.typed_config as Json).credential_provider = { custom_credential_provider_chain: true, environment_credential_provider: {} };
+      const signer = filters.find((filter) => filter.name === 'envoy.filters.http.aws_request_signing')!;
+      (signer.typed_config as Json).credential_provider = { custom_credential_provider_chain: true, environment_credential_provider: {} };
     },
   });
   return startEnvoy({
@@ -70,7 +61,7 @@ async function sidecar(namespace: string, keepSigning: boolean): Promise<Running
 }
 
 describe('deploy/kubernetes sidecar: Envoy signs PutMetricData (aws_request_signing upstream filter)', () => {
-  it('with the filter, the data arrives although the receiver signed with a wrong secret', async () => {
+  it('with the filter, the unsigned calls are signed by Envoy and the data arrives', async () => {
     const namespace = 'AWSCloudWatchProxyWasm-deploy-envoy-signed';
     const envoy = await sidecar(namespace, true);
     try {

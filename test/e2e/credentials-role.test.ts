@@ -121,7 +121,7 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
       extraCluster: { name: 'pod_identity', port: endpoint.port },
       hostEnvKeys: ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN'],
       env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials', AWS_CONTAINER_AUTHORIZATION_TOKEN: authorizationToken },
-      receiver: { credentials_source: 'container', credentials_cluster_name: 'pod_identity', credentials_timeout_millisecond: 300 },
+      receiver: { credentials_source: 'container', credentials_cluster_name: 'pod_identity', credentials_timeout_millisecond: 2000 },
     });
     try {
       await sendRequests(envoy, '/container', 4);
@@ -134,7 +134,9 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
 
       expect(await sumFor(namespace, 'example.com|GET|/container|200', 4)).toEqual({ 'example.com|GET|/container|200': 4 });
       expect(await envoy.counter('acpw.receiver.put_failures')).toBe(0);
-      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBe(6);
+      // Six fetches (five failures, then success); a loaded machine may time out one more.
+      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBeGreaterThanOrEqual(6);
+      expect(await envoy.counter('acpw.receiver.credentials_fetches')).toBe(await envoy.counter('acpw.receiver.credentials_failures') + 1);
 
       const reasons = envoy.logLines('credentials (container) fetch failed').join('\n');
       for (const reason of [
@@ -154,7 +156,7 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
     }
   }, 90_000);
 
-  it('credentials that expire while refreshes fail: calls stop, data is held, a shutdown gives it up cleanly', async () => {
+  it('credentials that expire while refreshes fail: calls stop, data is held (never sent unsigned), a shutdown gives it up cleanly', async () => {
     const session = roles.sessions[2]!;
     // Usable for 4 s (9 s minus the 5 s margin); the refresh ~3 s in and every retry get a 503.
     const endpoint = await startFakeCredentials({
@@ -185,7 +187,7 @@ describe('plugin-fetched role credentials in real Envoy, moto verifying each sig
       const exit = await envoy.stop('SIGTERM');
       stopped = true;
       expect(exit).toEqual({ code: 0, signal: null });
-      expect(envoy.logLines('shutting down without credentials (credentials_source container)').length).toBe(1);
+      expect(envoy.logLines(/receiver: shutting down: \d+ datum\(s\) not sent/).length).toBe(1);
       const { start, end } = queryWindow();
       const arrived = byDimensions(await publishedSeries({ endpoint: moto.endpoint, namespace, start, end, credentials: auth.reader }), 'RequestCount', 'sum');
       expect(arrived['example.com|GET|/after-expiry|200']).toBeUndefined();

@@ -1,8 +1,9 @@
 // Issue 11 part 4 in real Envoy: static dimensions from the configuration on every datum, the
 // status as a class (status_class), and rollups (per host only, and fleet-wide totals) published
 // from the same aggregate, read back from moto with boto3: exact sums on every dimension set.
-// Bad input: a static dimension that collides with a built-in name stops the receiver at start
-// with an error naming the key.
+// Every body is gzip-compressed here (request_min_compression_size_bytes 0), so the threshold
+// setting is exercised in real Envoy too. Bad input: a static dimension that collides with a
+// built-in name stops the receiver at start with an error naming the key.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devOverlay, loadEnvoyYaml, startEnvoy, type RunningEnvoy } from '../../scripts/lib/envoy.js';
@@ -58,10 +59,11 @@ beforeAll(async () => {
       dimensions: ['host', 'method', 'status_class'],
       static_dimensions: { cluster: 'prod', service: 'checkout' },
       rollups: [['host'], []],
+      request_min_compression_size_bytes: 0,
     }),
     sender: { match_hosts: ['example.com', 'api.example.com'] },
   });
-  envoy = await startEnvoy({ config, concurrency: 2, env: ENV, waitForLog: ['receiver: configured'] });
+  envoy = await startEnvoy({ config, concurrency: 2, env: ENV, componentLogLevel: 'wasm:debug', waitForLog: ['receiver: configured'] });
   const port = envoy.listenerPort();
   await Promise.all(TRAFFIC.flatMap((t) => Array.from({ length: t.times }, () => sendToFrontEnd(port, t))));
   const { start, end } = queryWindow();
@@ -88,6 +90,13 @@ describe('dimensions in real Envoy', () => {
     // No series lacks the static dimensions; no raw status code anywhere.
     expect(series.every((s) => s.dimensions.cluster === 'prod' && s.dimensions.service === 'checkout')).toBe(true);
     expect(series.some((s) => 'status' in s.dimensions || 'path' in s.dimensions)).toBe(false);
+  });
+
+  it('sent every call gzip-compressed (threshold 0), and moto stored them exactly (above)', () => {
+    const gzipLines = envoy.logLines('receiver: gzip: ');
+    expect(gzipLines.length).toBeGreaterThan(0);
+    expect(gzipLines.length).toBe(envoy.logLines('receiver: PutMetricData ok').length);
+    expect(envoy.logLines('receiver: configured')[0]).toContain('gzip bodies of 0 bytes or more');
   });
 
   it('logs the options at start', () => {

@@ -6,29 +6,18 @@
 // after the main dispatcher and the cluster manager are gone, so it sends nothing and says
 // what it held; the senders' last aggregates are in the queue by then and are counted too.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drainWaitMs, type StopHow } from '../../scripts/lib/envoy.js';
 import { pollUntil, sendToFrontEnd, sleep } from '../support/e2e.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { freeLoopbackPort, startMoto, type MotoServer } from '../support/moto.js';
-import { publishedRequests, runTraffic, startTestEnvoy } from '../support/shutdown-e2e.js';
+import { freeLoopbackPort } from '../support/moto.js';
+import { E2E_TIMEOUT_MS, publishedRequests, runTraffic, startTestEnvoy, useMoto } from '../support/shutdown-e2e.js';
 
 /** Longest interval the plugins accept: nothing periodic happens during a test. */
 const HOUR_MS = 3_600_000;
 const NOT_SENT = /receiver: shutting down: (\d+) datum\(s\) not sent \((\d+) call\(s\) in flight abandoned\)/;
 
-/** Envoy takes seconds to compile the modules; on a loaded 2-core machine tens of seconds. */
-const E2E_TIMEOUT_MS = 180_000;
-
-let moto: MotoServer;
-
-beforeAll(async () => {
-  moto = await startMoto();
-});
-
-afterAll(async () => {
-  await moto?.stop();
-});
+const moto = useMoto();
 
 function notSent(log: string): { datums: number; inFlight: number } | undefined {
   const match = NOT_SENT.exec(log);
@@ -43,7 +32,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
     ['quitquitquit', HOUR_MS],
   ])('%s with data held: exit 0, and the receiver says what it could not send (sender flush %i ms)', async (how, flushMs) => {
     const { envoy } = await startTestEnvoy(
-      moto.port,
+      moto().port,
       { metric_namespace: `AWSCloudWatchProxyWasm-e2e-stop-${how}`, publish_interval_millisecond: HOUR_MS },
       { flush_interval_millisecond: flushMs },
     );
@@ -63,7 +52,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
   });
 
   it('calls in flight to a CloudWatch that does not answer: SIGTERM exits 0, no call started during shutdown', async () => {
-    const stalled = await startFaultProxy({ host: '127.0.0.1', port: moto.port }, Array.from({ length: 8 }, () => ({ kind: 'stall' as const, ms: 60_000 })));
+    const stalled = await startFaultProxy({ host: '127.0.0.1', port: moto().port }, Array.from({ length: 8 }, () => ({ kind: 'stall' as const, ms: 60_000 })));
     const { envoy } = await startTestEnvoy(
       stalled.port,
       { metric_namespace: 'AWSCloudWatchProxyWasm-e2e-stop-slow', publish_interval_millisecond: 1000, http_request_timeout_millisecond: 30_000 },
@@ -107,7 +96,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
     const flushMs = 200;
     const sendEveryMs = 2000;
     const { envoy } = await startTestEnvoy(
-      moto.port,
+      moto().port,
       { metric_namespace: namespace, publish_interval_millisecond: 60_000, partial_publish_interval_millisecond: sendEveryMs },
       { flush_interval_millisecond: flushMs },
     );
@@ -124,7 +113,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
       // The bound: a sender flush + a send interval + one receiver tick + the call (loopback: well under 1 s).
       const boundMs = flushMs + sendEveryMs + 1000 + 1000;
       withinBound = traffic.answeredAt.filter((t) => t > stoppedAt - boundMs).length;
-      const { total } = await publishedRequests(moto.endpoint, namespace, sent, 5000);
+      const { total } = await publishedRequests(moto().endpoint, namespace, sent, 5000);
       const lost = sent - total;
       console.log(`undrained SIGTERM: ${sent} requests answered, ${total} in moto, ${lost} lost; `
         + `bound ${boundMs} ms = ${withinBound} requests answered in the last ${boundMs} ms`);
@@ -139,7 +128,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
   it('the drain recipe loses nothing: traffic until the listeners close, exact Sum in moto', async () => {
     const namespace = 'AWSCloudWatchProxyWasm-e2e-drain';
     const { envoy, config } = await startTestEnvoy(
-      moto.port,
+      moto().port,
       { metric_namespace: namespace, publish_interval_millisecond: 60_000, partial_publish_interval_millisecond: 2000, http_request_timeout_millisecond: 2000 },
       { flush_interval_millisecond: 200 },
       { args: ['--drain-time-s', '1'] },
@@ -155,7 +144,7 @@ describe('shutdown in real Envoy', { timeout: E2E_TIMEOUT_MS }, () => {
       expect(exit).toEqual({ code: 0, signal: null });
       expect(notSent(envoy.log())).toBeUndefined();
       const sent = traffic.answeredAt.length;
-      const { total } = await publishedRequests(moto.endpoint, namespace, sent);
+      const { total } = await publishedRequests(moto().endpoint, namespace, sent);
       console.log(`drain recipe: ${sent} requests answered, ${total} in moto; drain 1000 ms + wait ${waitMs} ms (took ${Date.now() - started} ms)`);
       expect(total).toBe(sent);
     } finally {

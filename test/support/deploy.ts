@@ -50,17 +50,15 @@ export function cluster(bootstrap: Bootstrap, name: string): Json {
 /**
  * The sidecar bootstrap for a real Envoy here: modules from the repo instead of the image volume,
  * loopback addresses with OS-chosen ports, and the dev overlay's other options (a plain-HTTP
- * cloudwatch_api, receiver settings, direct-response routes). The overlay replaces
- * cloudwatch_api whole; `keepSigning` puts the manifest's signing filter back on it.
+ * cloudwatch_api that keeps the manifest's upstream signing filter, receiver settings,
+ * direct-response routes). `signing: false` takes the signing filter off cloudwatch_api.
  */
-export function localSidecar(overlay: EnvoyOverlay & { readonly keepSigning?: boolean }): Bootstrap {
-  const manifest = sidecarBootstrap();
-  const protocolOptions = cluster(manifest, 'cloudwatch_api').typed_extension_protocol_options;
-  const relative = parse(JSON.stringify(manifest).replaceAll(MODULES_MOUNT, './')) as Bootstrap;
+export function localSidecar(overlay: EnvoyOverlay & { readonly signing?: boolean }): Bootstrap {
+  const relative = parse(JSON.stringify(sidecarBootstrap()).replaceAll(MODULES_MOUNT, './')) as Bootstrap;
   return devOverlay(relative, {
     ...overlay,
     edit: (bootstrap) => {
-      if (overlay.keepSigning) cluster(bootstrap, 'cloudwatch_api').typed_extension_protocol_options = structuredClone(protocolOptions);
+      if (overlay.signing === false) delete cluster(bootstrap, 'cloudwatch_api').typed_extension_protocol_options;
       overlay.edit?.(bootstrap);
     },
   });

@@ -64,6 +64,8 @@ function parseEndpoint(hostPort: string): { host: string; port: number } {
 }
 
 export interface E2eOptions {
+  /** The bootstrap file the overlay starts from (default envoy.yaml; e.g. envoy-iam.yaml). */
+  readonly yaml?: string;
   /** Where cluster cloudwatch_api points: 'HOST:PORT' (moto, a fault proxy, a closed port). */
   readonly cloudwatch: string;
   /** Receiver configuration keys over receiverConfig()'s (region, cluster, endpoint, 1 s publish). */
@@ -111,7 +113,7 @@ export interface FrontEndRequest {
 
 /** The bootstrap a test runs: envoy.yaml + dev overlay with the test's settings. */
 export function e2eBootstrap(options: E2eOptions): Bootstrap {
-  return devOverlay(loadEnvoyYaml(), {
+  return devOverlay(loadEnvoyYaml(options.yaml), {
     cloudwatch: parseEndpoint(options.cloudwatch),
     receiver: options.rawConfig?.receiver === undefined ? receiverConfig(options.cloudwatch, options.receiver) : undefined,
     sender: options.rawConfig?.sender === undefined ? senderConfig(options.sender) : undefined,

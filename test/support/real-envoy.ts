@@ -1,14 +1,13 @@
-// Real Envoy for the credential e2e tests: envoy.yaml or envoy-iam.yaml with the CloudWatch
-// cluster on a loopback port (moto or a recorder in front of it), a 1 s publish, and helpers to
-// drive requests, read counters and grep everything an operator sees for a secret.
+// Real Envoy for the credential e2e tests: e2eBootstrap (envoy.yaml or envoy-iam.yaml, the
+// CloudWatch cluster on a loopback port, 1 s publishes) plus an extra cluster for a credentials
+// endpoint and extra host_env_keys; an environment without the ACPW_AWS_* test keys; helpers to
+// wait for data in moto and to grep everything an operator sees for a secret.
 
 import { join } from 'node:path';
-import {
-  devOverlay, loadEnvoyYaml, plainHttpCluster, ROOT, startEnvoy, wasmPlugins, type Bootstrap, type RunningEnvoy,
-} from '../../scripts/lib/envoy.js';
-import { DEFAULT_REGION, type AwsCredentials } from './aws.js';
+import { plainHttpCluster, ROOT, startEnvoy, wasmPlugins, type Bootstrap, type RunningEnvoy } from '../../scripts/lib/envoy.js';
+import type { AwsCredentials } from './aws.js';
 import { byDimensions, publishedSeries } from './cloudwatch-summary.js';
-import { pollUntil, queryWindow, sendToFrontEnd } from './e2e.js';
+import { e2eBootstrap, pollUntil, queryWindow, sendToFrontEnd } from './e2e.js';
 
 export const ENVOY_IAM_YAML = join(ROOT, 'envoy-iam.yaml');
 
@@ -27,15 +26,10 @@ export interface CredentialsEnvoyOptions {
 }
 
 export async function startCredentialsEnvoy(options: CredentialsEnvoyOptions): Promise<RunningEnvoy> {
-  const config = devOverlay(loadEnvoyYaml(options.yaml), {
-    cloudwatch: { host: '127.0.0.1', port: options.cloudwatchPort },
-    receiver: {
-      cloud_watch_region: DEFAULT_REGION,
-      cloud_watch_endpoint: `127.0.0.1:${options.cloudwatchPort}`,
-      metric_namespace: options.namespace,
-      publish_interval_millisecond: 1000,
-      ...options.receiver,
-    },
+  const config = e2eBootstrap({
+    ...(options.yaml !== undefined ? { yaml: options.yaml } : {}),
+    cloudwatch: `127.0.0.1:${options.cloudwatchPort}`,
+    receiver: { metric_namespace: options.namespace, ...options.receiver },
     edit: (bootstrap: Bootstrap) => {
       const extra = options.extraCluster;
       if (extra) {
@@ -49,7 +43,7 @@ export async function startCredentialsEnvoy(options: CredentialsEnvoyOptions): P
       }
     },
   });
-  return startEnvoy({ config, concurrency: 1, env: options.env, waitForLog: ['receiver: configured'] });
+  return startEnvoy({ config, concurrency: 1, env: options.env ?? {}, waitForLog: ['receiver: configured'] });
 }
 
 export async function sendRequests(envoy: RunningEnvoy, path: string, count: number): Promise<void> {

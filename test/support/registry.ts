@@ -2,11 +2,12 @@
 // loopback port, and `skopeo`, both tools this project did not write. Installed by the system
 // (`apt-get install skopeo docker-registry`); a missing tool fails the test with that command.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopbackPort } from './moto.js';
+import { runProcess } from './run-process.js';
 
 export const APT_PACKAGES = 'skopeo docker-registry';
 
@@ -19,29 +20,10 @@ function which(tool: string, candidates: readonly string[]): string {
 export const SKOPEO = (): string => which('skopeo', ['/usr/bin/skopeo', '/usr/local/bin/skopeo']);
 const REGISTRY = (): string => which('docker-registry', ['/usr/bin/docker-registry', '/usr/local/bin/docker-registry']);
 
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a command asynchronously (never blocks the worker); never rejects on a non-zero exit. */
-export function runCommand(command: string, args: readonly string[], timeoutMs = 60_000): Promise<CommandResult> {
-  return new Promise((resolvePromise, reject) => {
-    execFile(command, [...args], { maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') {
-        reject(new Error(`${command} did not run: ${error.message}\n${stderr}`));
-        return;
-      }
-      resolvePromise({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
-}
-
 /** skopeo with the arguments given; throws with its stderr when it fails. */
 export async function skopeo(args: readonly string[]): Promise<string> {
-  const result = await runCommand(SKOPEO(), args);
-  if (result.code !== 0) throw new Error(`skopeo ${args.join(' ')} failed (exit ${result.code}):\n${result.stderr}`);
+  const result = await runProcess(SKOPEO(), args, { timeoutMs: 60_000 });
+  if (result.status !== 0) throw new Error(`skopeo ${args.join(' ')} failed (${result.signal ?? `exit ${result.status}`}):\n${result.stderr}`);
   return result.stdout;
 }
 

@@ -3,10 +3,30 @@
 // port, a traffic loop that remembers when each request was answered, and a read-back of what
 // reached moto.
 
+import { afterAll, beforeAll } from 'vitest';
 import { devOverlay, loadEnvoyYaml, startEnvoy, type Bootstrap, type RunningEnvoy } from '../../scripts/lib/envoy.js';
 import { DEFAULT_REGION } from './aws.js';
 import { metricTotal, publishedSeries, type PublishedSeries } from './cloudwatch-summary.js';
 import { pollUntil, queryWindow, sendToFrontEnd, TEST_CREDENTIALS } from './e2e.js';
+import { startMoto, type MotoServer } from './moto.js';
+
+/** Envoy takes seconds to compile the modules; on a loaded 2-core machine tens of seconds. */
+export const E2E_TIMEOUT_MS = 180_000;
+
+/** One moto for the test file (started in beforeAll, stopped in afterAll). */
+export function useMoto(): () => MotoServer {
+  let moto: MotoServer | undefined;
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+  return () => {
+    if (!moto) throw new Error('moto is not started (useMoto() must be called at the top of the test file)');
+    return moto;
+  };
+}
 
 export const CREDENTIALS_ENV = {
   ACPW_AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,

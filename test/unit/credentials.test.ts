@@ -2,7 +2,9 @@
 // flows against a scripted transport, and the credential keys of the receiver's configuration.
 
 import { describe, expect, it } from 'vitest';
-import { parseReceiverConfig } from '../../src/config/receiver.js';
+import { createHash } from 'node:crypto';
+import { parseReceiverConfig, type AwsCredentials } from '../../src/config/receiver.js';
+import { PutMetricDataSigner, unsignedHeaders, type PayloadHash } from '../../src/cloudwatch/signer.js';
 import { parseCredentialsDocument, parseRoleList } from '../../src/cloudwatch/credentials/documents.js';
 import { refreshAtMs, retryDelayMs, usable, RETRY_CAP_MS } from '../../src/cloudwatch/credentials/refresh.js';
 import {
@@ -237,5 +239,37 @@ describe('credential configuration keys', () => {
     expect(!unknown.ok && unknown.errors[0]).toContain('"credentials_source" must be one of "static", "envoy", "imds", "container"');
     const noCluster = parse({ credentials_source: 'imds' });
     expect(!noCluster.ok && noCluster.errors).toContain('configuration key "credentials_cluster_name" is required');
+  });
+});
+
+describe('signing with rotating credentials, and unsigned calls', () => {
+  class NodeHash implements PayloadHash {
+    private readonly hash = createHash('sha256');
+    update(data: Uint8Array): void {
+      this.hash.update(data);
+    }
+    digest(): Promise<Uint8Array> {
+      return Promise.resolve(new Uint8Array(this.hash.digest()));
+    }
+  }
+
+  it('asks for the credentials at each signing: a refresh takes effect on the next call', async () => {
+    let current: AwsCredentials = { accessKeyId: 'ASIAFIRST', secretAccessKey: 's1', sessionToken: 't1' };
+    const signer = new PutMetricDataSigner({ region: 'us-east-1', endpoint: 'monitoring.us-east-1.amazonaws.com', credentials: () => current, createPayloadHash: () => new NodeHash() });
+    const body = new TextEncoder().encode('{}');
+    const first = new Map(await signer.sign(body, NOW));
+    current = { accessKeyId: 'ASIASECOND', secretAccessKey: 's2', sessionToken: 't2' };
+    const second = new Map(await signer.sign(body, NOW));
+    expect(first.get('authorization')).toContain('Credential=ASIAFIRST/');
+    expect(first.get('x-amz-security-token')).toBe('t1');
+    expect(second.get('authorization')).toContain('Credential=ASIASECOND/');
+    expect(second.get('x-amz-security-token')).toBe('t2');
+  });
+
+  it('an unsigned call carries only what Envoy\'s filter signs over', () => {
+    expect(unsignedHeaders('monitoring.us-east-1.amazonaws.com')).toEqual([
+      [':method', 'POST'], [':path', '/'], [':authority', 'monitoring.us-east-1.amazonaws.com'],
+      ['content-type', 'application/x-amz-json-1.0'], ['x-amz-target', 'GraniteServiceVersion20100801.PutMetricData'],
+    ]);
   });
 });

@@ -1,0 +1,89 @@
+// The real-Envoy part of `npm run bench`: picks the configurations from the built modules (plus
+// the Rust peer), sets up wrk and runs measure.ts.
+
+import { loadavg } from 'node:os';
+import { isBuilt, type ModuleId, type ModuleOutcome } from '../modules.js';
+import { measureEnvoy, type EnvoyConfig, type EnvoyConfigId, type EnvoyResults } from './measure.js';
+import { renderEnvoyTable } from './report.js';
+import { buildRustPeer, ensureWrk } from './tools.js';
+
+export interface EnvoyRunFlags {
+  readonly quick: boolean;
+  readonly rebuild: boolean;
+  /** Requests of the sender's memory soak; 0 for none. */
+  readonly soakRequests: number;
+  /** Other sender builds measured beside it: [label, .wasm path]. */
+  readonly variants?: readonly (readonly [string, string])[];
+  /** Only these configurations (ids), e.g. to compare builds quickly; default all. */
+  readonly only?: readonly string[];
+}
+
+const LABELS: Record<EnvoyConfigId, string> = {
+  none: 'no filter',
+  empty: 'empty WAT filter',
+  rust: 'Rust SDK peer (proxy-wasm 0.2.5)',
+  go: 'Go peer',
+  assemblyscript: 'AssemblyScript peer',
+  sender: 'sender.wasm (+ receiver)',
+  variant: 'sender variant',
+};
+
+export interface EnvoyBenchOutput {
+  readonly results?: EnvoyResults;
+  readonly markdown: string;
+}
+
+export async function runEnvoyBench(outcomes: readonly ModuleOutcome[], flags: EnvoyRunFlags): Promise<EnvoyBenchOutput> {
+  const path = (id: ModuleId): ModuleOutcome | undefined => outcomes.find((o) => o.id === id);
+  const receiver = path('receiver');
+  if (receiver === undefined || !isBuilt(receiver)) return { markdown: 'Real Envoy: not measured: receiver.wasm is not built (node build.mjs).' };
+  let wrk: string;
+  try {
+    wrk = ensureWrk();
+  } catch (err) {
+    return { markdown: `Real Envoy: not measured: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const configs: EnvoyConfig[] = [{ id: 'none', label: LABELS.none }];
+  const notBuilt: string[] = [];
+  for (const id of ['empty', 'rust', 'go', 'assemblyscript', 'sender'] as const) {
+    if (id === 'rust') {
+      try {
+        configs.push({ id, label: LABELS.rust, filter: buildRustPeer(flags.rebuild) });
+      } catch (err) {
+        notBuilt.push(`${LABELS.rust}: not built: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+      continue;
+    }
+    const outcome = path(id);
+    if (outcome !== undefined && isBuilt(outcome)) configs.push({ id, label: LABELS[id], filter: outcome.path });
+    else notBuilt.push(`${LABELS[id]}: not built${outcome && 'skipped' in outcome ? `: ${outcome.skipped}` : ''}`);
+  }
+  for (const [label, file] of flags.variants ?? []) configs.push({ id: 'variant', label, filter: file });
+  const only = flags.only;
+  const results = await measureEnvoy(only === undefined ? configs : configs.filter((c) => only.includes(c.id)), {
+    rounds: flags.quick ? 2 : 5,
+    seconds1: flags.quick ? 3 : 10,
+    seconds16: flags.quick ? 2 : 5,
+    warmupSeconds: flags.quick ? 1 : 3,
+    soakRequests: flags.soakRequests,
+    wrk,
+    receiver: receiver.path,
+  }, () => loadavg()[0]!);
+  const markdown = renderEnvoyTable(results) + notBuilt.map((line) => `\n- ${line}`).join('');
+  return { results, markdown };
+}
+
+/** BENCHMARKS.md: the real-Envoy table first, then the local-host document as secondary. */
+export function withEnvoyFirst(localMd: string, envoyMarkdown: string): string {
+  const body = localMd.replace(/^# Benchmarks\n/, '');
+  return `# Benchmarks
+
+## In real Envoy (the primary numbers)
+
+Measured by \`npm run bench\` (bench/envoy): what a request costs Envoy itself with each filter.
+
+${envoyMarkdown}
+
+## On the local host (secondary)
+${body.replace(/^### /gm, '#### ').replace(/^## /gm, '### ')}`;
+}
