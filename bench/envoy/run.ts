@@ -61,9 +61,10 @@ export async function runEnvoyBench(outcomes: readonly ModuleOutcome[], flags: E
   for (const [label, file] of flags.variants ?? []) configs.push({ id: 'variant', label, filter: file });
   const only = flags.only;
   const results = await measureEnvoy(only === undefined ? configs : configs.filter((c) => only.includes(c.id)), {
-    rounds: flags.quick ? 2 : 5,
-    seconds1: flags.quick ? 3 : 10,
-    seconds16: flags.quick ? 2 : 5,
+    // many short rounds rather than few long ones: on a shared machine load comes in bursts
+    rounds: flags.quick ? 2 : 8,
+    seconds1: flags.quick ? 3 : 6,
+    seconds16: flags.quick ? 2 : 3,
     warmupSeconds: flags.quick ? 1 : 3,
     soakRequests: flags.soakRequests,
     wrk,
