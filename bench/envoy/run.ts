@@ -99,7 +99,7 @@ export const ENVOY_NOTES = `What the real-Envoy rows are:
   the start time at request headers; at log :authority, :method, :path, :status, a case-insensitive host match, query stripped,
   per-series count and the 149-bucket latency histogram of src/metrics/latency.ts; every 1 s the series as JSON on the queue
   \`aws_cloudwatch_metric\` of VM \`receiver\` (the receiver drops it as malformed: the queue only has to take it).
-- **Go peer**, **AssemblyScript peer**: \`bench/go/\`, \`bench/assemblyscript/\` (same logic, without the histogram).
+- **Go peer**, **AssemblyScript peer**: \`bench/go/\`, \`bench/assemblyscript/\` (same logic, with a latency sum instead of the histogram).
 - **sender.wasm**: ours. Rows named "step …" or "(a) …" are earlier builds of the sender passed with \`--sender-variant=LABEL=FILE\`.
 - Setup the bench does itself: \`wrk\` from Debian (\`apt-get install wrk\` when missing), \`rustup target add wasm32-wasip1\`
   and \`cargo build --release --locked\` for the Rust peer. \`--quick\`: 2 rounds of 3 s + 2 s; \`--soak\`: the sender's Envoy
