@@ -18,9 +18,16 @@
   (global $cap_flag (mut i32) (i32.const 49))
   ;; A batch's bytes; a record longer than this goes through JS alone.
   (global $cap_size i32 (i32.const 32768))
+  ;; Stream starts by the clock at each stream's proxy_on_context_create, when the age entry is
+  ;; the stream's start (setLogCapture's third argument): 1024 slots of (i32 id, pad, i64 ns),
+  ;; indexed by id & 1023. A log whose slot holds another id reads the property instead.
+  (global $cap_starts (mut i32) (i32.const 0))
+  (global $cap_from_start (mut i32) (i32.const 0))
 
-  ;; setLogCapture(query: string, batchRecords: number): '' turns capture off (after a
-  ;; takeLogBatch, or what is held is dropped). Returns 0.
+  ;; setLogCapture(query: string, batchRecords: number[, fromStart: number]): '' turns capture
+  ;; off (after a takeLogBatch, or what is held is dropped). fromStart 1: the age entry's
+  ;; timestamp is the stream's start (request.time): measured from the stream's context create
+  ;; by the clock, sparing a property read per stream. Returns 0.
   (func $prim_setLogCapture (param $argc i32) (param $argv i32) (result i32)
     (local $frame i32) (local $len i32)
     (if (i32.lt_u (local.get $argc) (i32.const 2)) (then (return (call $num_u32 (i32.const 2)))))
@@ -43,7 +50,32 @@
     (global.set $cap_used (i32.const 2))
     (global.set $cap_count (i32.const 0))
     (global.set $cap_flag (i32.const 49))
+    (global.set $cap_from_start (i32.const 0))
+    (if (i32.and (i32.gt_u (local.get $argc) (i32.const 2)) (i32.ne (local.get $len) (i32.const 0)))
+      (then
+        (global.set $cap_from_start (i32.ne (call $arg_u32 (i32.load offset=8 (local.get $argv))) (i32.const 0)))
+        (if (i32.and (global.get $cap_from_start) (i32.eqz (global.get $cap_starts)))
+          (then
+            (global.set $cap_starts (call $malloc (i32.const 16384)))
+            (memory.fill (global.get $cap_starts) (i32.const 0) (i32.const 16384))))))
     (call $num_u32 (i32.const 0)))
+
+  ;; proxy_on_context_create of a stream while capturing from the start: its clock start.
+  (func $cap_note_start (param $id i32)
+    (local $slot i32)
+    (if (i32.eqz (global.get $cap_from_start)) (then (return)))
+    (local.set $slot (i32.add (global.get $cap_starts) (i32.shl (i32.and (local.get $id) (i32.const 1023)) (i32.const 4))))
+    (i32.store (local.get $slot) (i32.const 0))
+    (if (i32.eqz (call $proxy_get_current_time_nanoseconds (i32.add (local.get $slot) (i32.const 8))))
+      (then (i32.store (local.get $slot) (local.get $id)))))
+  ;; The start noted for stream $id (its slot emptied), or 0.
+  (func $cap_start_of (param $id i32) (result i64)
+    (local $slot i32)
+    (if (i32.eqz (global.get $cap_from_start)) (then (return (i64.const 0))))
+    (local.set $slot (i32.add (global.get $cap_starts) (i32.shl (i32.and (local.get $id) (i32.const 1023)) (i32.const 4))))
+    (if (i32.ne (i32.load (local.get $slot)) (local.get $id)) (then (return (i64.const 0))))
+    (i32.store (local.get $slot) (i32.const 0))
+    (i64.load offset=8 (local.get $slot)))
 
   ;; takeLogBatch(): the batch as a string (see above), emptied. '' when capture is off.
   (func $prim_takeLogBatch (param $argc i32) (param $argv i32) (result i32)
@@ -81,13 +113,17 @@
   ;; The age entry: $slot holds the host's answer for the timestamp property; the ns since it by
   ;; the clock, in decimal (as out_u64le_age: 0 when the clock is behind, absent when unset).
   (func $cap_age (param $st i32) (param $slot i32) (result i32)
-    (local $p i32) (local $then i64) (local $age i64) (local $digits i32) (local $t i64) (local $at i32)
+    (local $p i32) (local $then i64)
     (if (local.get $st) (then (return (call $cap_absent))))
     (local.set $p (i32.load (local.get $slot)))
     (if (i32.ne (i32.load offset=4 (local.get $slot)) (i32.const 8))
       (then (if (local.get $p) (then (call $free (local.get $p)))) (return (call $cap_absent))))
     (local.set $then (i64.load (local.get $p)))
     (call $free (local.get $p))
+    (call $cap_age_since (local.get $then) (local.get $slot)))
+  ;; The ns from $then to the clock, in decimal; $slot: 8 bytes of scratch.
+  (func $cap_age_since (param $then i64) (param $slot i32) (result i32)
+    (local $age i64) (local $digits i32) (local $t i64) (local $at i32)
     (if (i64.eqz (local.get $then)) (then (return (call $cap_absent))))
     (if (call $proxy_get_current_time_nanoseconds (local.get $slot)) (then (return (call $cap_absent))))
     (local.set $age (i64.sub (i64.load (local.get $slot)) (local.get $then)))
@@ -113,9 +149,9 @@
 
   ;; One record for the stream being logged. 1: captured, JS need not be entered; 0: enter JS
   ;; (the batch is full, or the record did not fit: then nothing of it is kept, $cap_flag '0').
-  (func $capture_log (result i32)
+  (func $capture_log (param $id i32) (result i32)
     (local $frame i32) (local $p i32) (local $end i32) (local $k i32) (local $type i32) (local $ok i32)
-    (local $start i32) (local $out i32)
+    (local $start i32) (local $out i32) (local $then i64)
     (local.set $frame (call $frame_push (i32.const 16)))
     (local.set $out (local.get $frame))
     (local.set $start (global.get $cap_used))
@@ -128,7 +164,11 @@
       (i64.store (local.get $out) (i64.const 0))
       (if (i32.eq (local.get $type) (global.get $cap_age_type))
         (then
-          ;; the age entry (last): the rest of the query is the property path
+          ;; the age entry (last): from the stream's noted start, else the rest of the query is
+          ;; the property path
+          (local.set $then (call $cap_start_of (local.get $id)))
+          (if (i64.ne (local.get $then) (i64.const 0))
+            (then (local.set $ok (call $cap_age_since (local.get $then) (local.get $out))) (br $stop)))
           (local.set $ok (call $cap_age
             (call $proxy_get_property (i32.add (local.get $p) (i32.const 1)) (i32.sub (local.get $end) (i32.add (local.get $p) (i32.const 1)))
               (local.get $out) (i32.add (local.get $out) (i32.const 4)))

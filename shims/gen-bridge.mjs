@@ -380,11 +380,11 @@ function callbackExports(callbacks) {
     let before = '';
     let after = '';
     if (cb.name === 'proxy_on_context_create') {
-      before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))))\n    ';
+      before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))) (else (call $cap_note_start (local.get $contextId))))\n    ';
       mask = '(select (global.get $mask_root) (call $mask_for (local.get $contextId)) (i32.eqz (local.get $parentContextId)))';
     } else if (cb.name === 'proxy_on_log') {
       // log capture (capture.wat): a stream's values are read here; JS only for a full batch
-      before = '(if (global.get $cap_query_len) (then (if (i32.eqz (call $is_root (local.get $contextId))) (then (if (call $capture_log) (then (return)))))))\n    ';
+      before = '(if (global.get $cap_query_len) (then (if (i32.eqz (call $is_root (local.get $contextId))) (then (if (call $capture_log (local.get $contextId)) (then (return)))))))\n    ';
     } else if (cb.name === 'proxy_on_delete') {
       // the mask is read before the root is forgotten; forgotten whether or not JS is entered
       after = '\n    (call $remove_root (local.get $contextId))';

@@ -61,9 +61,10 @@ export async function runEnvoyBench(outcomes: readonly ModuleOutcome[], flags: E
   for (const [label, file] of flags.variants ?? []) configs.push({ id: 'variant', label, filter: file });
   const only = flags.only;
   const results = await measureEnvoy(only === undefined ? configs : configs.filter((c) => only.includes(c.id)), {
-    rounds: flags.quick ? 2 : 5,
-    seconds1: flags.quick ? 3 : 10,
-    seconds16: flags.quick ? 2 : 5,
+    // many short rounds rather than few long ones: on a shared machine load comes in bursts
+    rounds: flags.quick ? 2 : 8,
+    seconds1: flags.quick ? 3 : 6,
+    seconds16: flags.quick ? 2 : 3,
     warmupSeconds: flags.quick ? 1 : 3,
     soakRequests: flags.soakRequests,
     wrk,
@@ -84,6 +85,23 @@ Measured by \`npm run bench\` (bench/envoy): what a request costs Envoy itself w
 
 ${envoyMarkdown}
 
+${ENVOY_NOTES}
+
 ## On the local host (secondary)
 ${body.replace(/^### /gm, '#### ').replace(/^## /gm, '### ')}`;
 }
+
+/** What the real-Envoy table compares and how to run it (BENCHMARKS.md). */
+export const ENVOY_NOTES = `What the real-Envoy rows are:
+- **no filter**: the listener with the router only; every other row adds one Wasm HTTP filter (vm_id \`sender\`) in front of it.
+- **empty WAT filter**: \`bench/wat/empty.wat\`, every callback exported and returning at once: Envoy's own per-stream Wasm cost.
+- **Rust SDK peer**: \`bench/rust/\` on the reference SDK (crate \`proxy-wasm\` =0.2.5, Cargo.lock committed, \`wasm32-wasip1\`):
+  the start time at request headers; at log :authority, :method, :path, :status, a case-insensitive host match, query stripped,
+  per-series count and the 149-bucket latency histogram of src/metrics/latency.ts; every 1 s the series as JSON on the queue
+  \`aws_cloudwatch_metric\` of VM \`receiver\` (the receiver drops it as malformed: the queue only has to take it).
+- **Go peer**, **AssemblyScript peer**: \`bench/go/\`, \`bench/assemblyscript/\` (same logic, with a latency sum instead of the histogram).
+- **sender.wasm**: ours. Rows named "step …" or "(a) …" are earlier builds of the sender passed with \`--sender-variant=LABEL=FILE\`.
+- Setup the bench does itself: \`wrk\` from Debian (\`apt-get install wrk\` when missing), \`rustup target add wasm32-wasip1\`
+  and \`cargo build --release --locked\` for the Rust peer. \`--quick\`: 2 rounds of 3 s + 2 s; \`--soak\`: the sender's Envoy
+  RSS over 1,000,000 more requests; \`--envoy-only\` / \`--local-only\`; \`--envoy-configs=none,rust,sender\`.
+  \`node --import tsx bench/envoy/profile.ts FILE.wasm 8\` records one configuration with \`perf record -g\`.`;

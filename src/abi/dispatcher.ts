@@ -171,6 +171,12 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   /** Values per record: the header entries, then the age entry if any. */
   const captureFields = (captureHeaders === '' ? 0 : captureHeaders.split('\0').length) + (captureAgePath === undefined ? 0 : 1);
   const captureAgeAt = captureAgePath === undefined ? -1 : captureFields - 1;
+  /**
+   * The age of request.time (the stream's start) is what a latency is: the bridge can time it
+   * from the stream's context create by the clock (a cheap hostcall) rather than read the
+   * property at log (Envoy evaluates an attribute path: measured ~4 µs per request).
+   */
+  const captureFromStart = captureAgePath === 'request\0time' ? 1 : 0;
   /** Reused for every record (onLogValues must not keep it). */
   const captureValues: (string | number | undefined)[] = new Array<string | number | undefined>(captureFields);
   let bridgeCapture = false;
@@ -222,7 +228,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   const setBridgeCapture = (on: boolean): void => {
     if (capture === undefined || host.setLogCapture === undefined || on === bridgeCapture) return;
     if (!on) drainCapture(singleRoot);
-    bridgeCapture = on && host.setLogCapture(capture.query, capture.batchRecords) === 0;
+    bridgeCapture = on && host.setLogCapture(capture.query, capture.batchRecords, captureFromStart) === 0;
     if (!on) host.setLogCapture('', 0);
   };
 

@@ -47,8 +47,10 @@ export interface Host {
    * Wasm bridge only (shims/capture.wat), optional: while `query` (a header query, '' = off) is
    * set, a stream's log reads it inside Wasm and JS's proxy_on_log is entered only once per
    * `batchRecords` records; takeLogBatch hands the records over (format: capture.wat).
+   * `fromStart` 1: the query's age entry is the stream's start (request.time), which the bridge
+   * then takes from the clock at the stream's context create instead of a property read.
    */
-  setLogCapture?(query: string, batchRecords: number): Status;
+  setLogCapture?(query: string, batchRecords: number, fromStart?: number): Status;
   takeLogBatch?(): string;
   addHeaderMapValue(mapType: MapType, key: string, value: string): Status;
   replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status;

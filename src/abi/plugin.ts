@@ -30,7 +30,10 @@ export interface PluginSpec<R extends RootContext> {
    * Values to read at every stream's end (a hostcalls.headerQuery or headerAgeQuery), handed to
    * the root's onLogValues: in Wasm captured by the bridge without entering JS per stream and
    * delivered in batches of `batchRecords` (default 64). For plugins whose per-stream work is
-   * "read some values at the end, aggregate them in the root".
+   * "read some values at the end, aggregate them in the root". In Wasm an age entry of
+   * ['request', 'time'] is timed from the stream's context create (when the filter chain is made,
+   * right after the request headers; Envoy's request.time is the stream's creation, earlier by
+   * the header parsing), sparing a property read per stream.
    */
   readonly logCapture?: { readonly query: HeaderQuery | HeaderAgeQuery; readonly batchRecords?: number };
 }
