@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, VENV, prepare, run, step } from './lib/bootstrap.mjs';
+import { ROOT, VENV, ensureTestSystemTools, prepare, run, step } from './lib/bootstrap.mjs';
 
 /** The plain closing line CI reads ("N passed, N failed, N skipped"), from vitest's JSON report. */
 function printPlainSummary(reportPath) {
@@ -21,6 +21,7 @@ function printPlainSummary(reportPath) {
 
 async function main() {
   const started = Date.now();
+  await ensureTestSystemTools();
   await prepare();
 
   const reportDir = mkdtempSync(join(tmpdir(), 'acpw-vitest-'));
