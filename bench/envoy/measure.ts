@@ -53,6 +53,8 @@ export interface EnvoyResults {
   readonly skipped: readonly { readonly label: string; readonly why: string }[];
   /** Median over rounds of the sender's added CPU / the Rust peer's (same round). */
   readonly senderToRustAdded?: number;
+  /** The sender's CPU µs/request minus the Rust peer's, same round (robust where a ratio is not: small or negative "added"). */
+  readonly senderMinusRustUs?: Summary;
   /** requests_recorded against downstream_rq_total for the sender's Envoy. */
   readonly senderCheck?: { readonly recorded: number; readonly served: number };
   readonly soak?: { readonly requests: number; readonly rssBytes: readonly number[] };
@@ -215,6 +217,7 @@ export async function measureEnvoy(configs: readonly EnvoyConfig[], options: Env
       rows,
       skipped,
       ...(senderAdded && rustAdded ? { senderToRustAdded: summarize(senderAdded.map((s, i) => s / rustAdded[i]!)).median } : {}),
+      ...(sender && rust ? { senderMinusRustUs: summarize(sender.cpu1.map((s, i) => s - rust.cpu1[i]!)) } : {}),
       ...(senderCheck ? { senderCheck } : {}),
       ...(soak ? { soak } : {}),
       rounds: options.rounds,

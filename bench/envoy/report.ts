@@ -34,6 +34,9 @@ export function renderEnvoyTable(results: EnvoyResults): string {
   if (results.senderToRustAdded !== undefined) {
     notes.push('', `Sender's added CPU ÷ the Rust peer's, median of same-round ratios: ${results.senderToRustAdded.toFixed(2)}×.`);
   }
+  if (results.senderMinusRustUs !== undefined) {
+    notes.push('', `Sender's CPU − the Rust peer's, same round: ${signed(results.senderMinusRustUs)} µs / request (median, min–max over rounds).`);
+  }
   if (results.senderCheck) {
     const { recorded, served } = results.senderCheck;
     notes.push('', `Sender check: acpw.sender.requests_recorded = ${int(recorded)} of ${int(served)} requests Envoy served` +
