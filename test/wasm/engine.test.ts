@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel } from '../../src/abi/table.js';
+import { possibleCallbacks } from '../../src/abi/dispatcher.js';
+import type { PluginDefinition } from '../../src/abi/plugin.js';
 import { BUILD_TIMEOUT_MS, buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, WA, compileModule, type HarnessOptions, type WasmModule } from '../fixtures/engine/harness.js';
 
@@ -38,9 +40,10 @@ beforeAll(async () => {
   probe = compileModule(withSecret);
 }, BUILD_TIMEOUT_MS);
 
-function checkInterface(module: WasmModule): void {
+/** `callbacks`: the proxy_on_* exports the module must have (default: every callback). */
+function checkInterface(module: WasmModule, callbacks: Iterable<string> = CALLBACKS.map((c) => c.name)): void {
   const exports = WA.Module.exports(module).map((e) => e.name).sort();
-  const expected = ['memory', ABI_VERSION_EXPORT, 'proxy_on_memory_allocate', ...CALLBACKS.map((c) => c.name)].sort();
+  const expected = ['memory', ABI_VERSION_EXPORT, 'proxy_on_memory_allocate', ...callbacks].sort();
   expect(exports).toEqual(expected);
   for (const imp of WA.Module.imports(module)) {
     expect(imp.kind).toBe('function');
@@ -66,10 +69,16 @@ describe('module interface', () => {
     checkInterface(probe);
   });
 
-  for (const product of ['sender', 'receiver']) {
-    const path = join(repoRoot, `${product}.wasm`);
-    it.skipIf(!existsSync(path))(`${product}.wasm has the same interface`, () => {
-      checkInterface(compileModule(path));
+  for (const product of ['sender', 'receiver'] as const) {
+    it(`${product}.wasm exports only the callbacks its plugin can use (the build prunes the rest), same imports`, async () => {
+      const path = join(repoRoot, `${product}.wasm`);
+      // npm test builds both modules first; a missing one is a failure, never a skip.
+      expect(existsSync(path), `${path} is missing: run node build.mjs`).toBe(true);
+      const plugin = (await import(`../../src/${product}.ts`)).default as PluginDefinition;
+      const callbacks = possibleCallbacks(plugin);
+      // Guards the pruning itself: a product never needs the TCP callbacks.
+      expect(callbacks.has('proxy_on_new_connection')).toBe(false);
+      checkInterface(compileModule(path), callbacks);
     });
   }
 });
