@@ -113,7 +113,7 @@ async function loadAbiTable() {
 async function buildBridge(table) {
   const wat = generateBridgeWat({
     hostcalls: table.HOSTCALLS, callbacks: table.CALLBACKS,
-    isComposite: table.isComposite, headerQueryAgeMark: table.HEADER_QUERY_AGE_MARK,
+    isComposite: table.isComposite, headerQueryAgeMark: table.HEADER_QUERY_AGE_MARK, primitives: table.BRIDGE_PRIMITIVES,
   });
   writeFileSync(join(buildDir, 'bridge.wat'), wat);
   const wabt = await require('wabt')();
@@ -149,10 +149,10 @@ function merge() {
 // wasm-entry comes first: its module code installs the globals before any plugin code runs.
 function entryCodeFor(target) {
   const entry = JSON.stringify('./' + relative(root, target.entry).split('\\').join('/'));
-  const wasmEntry = JSON.stringify('./src/abi/wasm-entry.ts');
+  const wasmEntry = JSON.stringify('./src/sdk/wasm-entry.ts');
   if (target.kind === 'product') {
     return `import { runInWasm } from ${wasmEntry};\nimport plugin from ${entry};\n` +
-      `import { createDispatcher } from './src/abi/dispatcher.ts';\nrunInWasm((host) => createDispatcher(plugin, host));\n`;
+      `import { createDispatcher } from './src/sdk/dispatcher.ts';\nrunInWasm((host) => createDispatcher(plugin, host));\n`;
   }
   return `import { runInWasm } from ${wasmEntry};\nimport factory from ${entry};\nrunInWasm(factory);\n`;
 }
@@ -177,10 +177,10 @@ async function main() {
   const table = await loadAbiTable();
   await stage('bridge (WAT → wasm)', () => buildBridge(table));
   const merged = await stage('merge (wasm-merge)', merge);
-  const names = bridgeFunctionNames(table.HOSTCALLS);
+  const names = bridgeFunctionNames(table.HOSTCALLS, table.BRIDGE_PRIMITIVES);
   for (const [i, t] of targets.entries()) {
     const snap = await stage(`snapshot ${t.name}`, () => snapshotModule({
-      merged: merged.bytes, source: bundles[i].code, filename: `${t.name}.js`, bridgeNames: names, features: FEATURES,
+      merged: merged.bytes, source: bundles[i].code, filename: `${t.name}.js`, bridgeNames: names, bridgeGlobal: table.BRIDGE_GLOBAL, features: FEATURES,
     }).catch((err) => { throw new BuildError(`${t.name}: ${err.message}`); }));
     writeFileSync(join(buildDir, `${t.name}.snapshot.wasm`), snap.bytes);
     const final = await stage(`optimise ${t.name}`, async () => {

@@ -3,9 +3,8 @@
 // through proxy_http_call every publish_interval_millisecond, with the AWS SDKs' standard
 // retry behaviour, a bounded buffer, and a final publish on shutdown.
 
-import { definePlugin, HttpCallResponse, RootContext, type Counter } from './abi/index.js';
+import { definePlugin, HttpCallResponse, RootContext, Sha256, type Counter } from './sdk/index.js';
 import { parseReceiverConfig, type ReceiverConfig } from './config/receiver.js';
-import { Sha256 } from './abi/crypto.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
 import { classifyResponse, type CallOutcome } from './cloudwatch/response.js';
@@ -185,7 +184,7 @@ export class ReceiverRoot extends RootContext {
   private startCall(entry: OutboxEntry): void {
     const running = this.running!;
     const { config, signer, publisher } = running;
-    const body = new Uint8Array(this.host.utf8Encode(entry.batch.body));
+    const body = this.utf8Bytes(entry.batch.body);
     this.runTask('PutMetricData', async () => {
       let headers;
       try {

@@ -12,7 +12,7 @@
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
 
-import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './abi/index.js';
+import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './sdk/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
 import { createHostMatcher } from './metrics/hosts.js';

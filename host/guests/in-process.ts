@@ -4,10 +4,10 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
+import { createDispatcher } from '../../src/sdk/dispatcher.js';
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
-import type { PluginDefinition } from '../../src/abi/plugin.js';
-import { parseHeaderQuery, splitAgeEntry } from '../../src/abi/hostcalls.js';
+import type { PluginDefinition } from '../../src/sdk/plugin.js';
+import { parseHeaderQuery, splitAgeEntry } from '../core/header-query.js';
 import { Status, type BufferType, type LogLevel, type MapType, type MetricType, type StreamType } from '../../src/abi/table.js';
 import { fromUtf8, toArrayBuffer, utf8 } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVm, type Vm } from '../../host/index.js';
-import { definePlugin, RootContext } from '../../src/abi/index.js';
+import { definePlugin, RootContext } from '../../src/sdk/index.js';
 import { byDimensions, metricTotal, publishedSeries } from '../support/cloudwatch-summary.js';
 import { pollUntil, queryWindow, startE2eHost } from '../support/e2e.js';
 import { startFaultProxy } from '../support/fault-proxy.js';

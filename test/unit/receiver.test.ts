@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
+import { createDispatcher } from '../../src/sdk/dispatcher.js';
 import type { BytesIn } from '../../src/abi/host.js';
 import { BufferType, LogLevel, MapType } from '../../src/abi/table.js';
 import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';

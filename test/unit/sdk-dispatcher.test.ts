@@ -4,7 +4,7 @@ import {
 } from '../../src/abi/table.js';
 import {
   HttpContext, RootContext, createDispatcher, definePlugin, type HttpCallResponse,
-} from '../../src/abi/index.js';
+} from '../../src/sdk/index.js';
 import type { Host } from '../../src/abi/host.js';
 import { FakeHost, bytes } from './sdk-fake-host.js';
 

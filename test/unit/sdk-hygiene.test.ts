@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const root = join(__dirname, '..', '..');
 const FILES = [
-  'src/abi/plugin.ts', 'src/abi/context.ts', 'src/abi/dispatcher.ts', 'src/abi/hostcalls.ts',
-  'src/abi/env.ts', 'src/abi/errors.ts', 'src/abi/index.ts', 'src/sender.ts', 'src/receiver.ts',
+  'src/sdk/plugin.ts', 'src/sdk/context.ts', 'src/sdk/dispatcher.ts', 'src/sdk/hostcalls.ts',
+  'src/sdk/env.ts', 'src/sdk/errors.ts', 'src/sdk/index.ts', 'src/sender.ts', 'src/receiver.ts',
 ];
 const MUTABLE_TOP_LEVEL = /^(?:export\s+)?(?:let|var)\s|^(?:export\s+)?const\s+\w+\s*(?::[^=]+)?=\s*(?:new\s+(?:Map|Set|WeakMap|Array)\b|\[\s*\]|\{\s*\})/;
 

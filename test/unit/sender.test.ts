@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
+import { createDispatcher } from '../../src/sdk/dispatcher.js';
 import { BufferType, LogLevel, MapType } from '../../src/abi/table.js';
 import sender, { MAX_PENDING_MESSAGES, QUEUE_NAME } from '../../src/sender.js';
 import { decodeMessage, type WireMessage } from '../../src/metrics/wire.js';

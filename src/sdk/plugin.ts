@@ -8,7 +8,7 @@
 // mode): all state lives in context objects. The classes (not instances) are declared so the
 // dispatcher can tell statically which callbacks the plugin overrides.
 
-import type { Host } from './host.js';
+import type { Host } from '../abi/index.js';
 import { HttpContext, RootContext } from './context.js';
 
 export type RootContextClass<R extends RootContext = RootContext> = new (contextId: number, host: Host) => R;

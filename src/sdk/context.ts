@@ -6,7 +6,7 @@
 // one module instance). A RootContext owns what its VM-wide helpers need (logger, pending
 // httpCall callbacks); its HttpContexts share those through `root`.
 
-import type { BytesIn, Host } from './host.js';
+import { Action, BufferType, LogLevel, MapType, propertyPath, Status, StreamType, type BytesIn, type Host } from '../abi/index.js';
 import { describeError, HostcallError, UnsupportedError } from './errors.js';
 import { getEnv } from './env.js';
 import * as hc from './hostcalls.js';
@@ -14,7 +14,6 @@ import {
   ALL_BYTES, Counter, Gauge, Histogram, HttpCallResponse, Logger,
   type HeaderPairs, type SharedDataEntry,
 } from './hostcalls.js';
-import { Action, BufferType, LogLevel, MapType, Status, StreamType } from './table.js';
 
 /** Header pairs as accepted by setters: any array of [name, value]. */
 export type HeaderPairsIn = readonly (readonly [string, string])[];
@@ -120,7 +119,7 @@ export abstract class Context {
    */
   getPropertyU64(path: readonly string[] | hc.WirePropertyPath): number | undefined {
     // per request in the sender: hc.getPropertyU64 inlined (QuickJS: ~0.1 µs per call)
-    const result = this.host.getPropertyU64(typeof path === 'string' ? path : hc.propertyPath(path));
+    const result = this.host.getPropertyU64(typeof path === 'string' ? path : propertyPath(path));
     if (result >= 0) return result;
     return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
@@ -132,7 +131,7 @@ export abstract class Context {
    */
   getPropertyAgeNanoseconds(path: readonly string[] | hc.WirePropertyPath): number | undefined {
     // per request in the sender: hc.getPropertyU64Age inlined
-    const result = this.host.getPropertyU64Age(typeof path === 'string' ? path : hc.propertyPath(path));
+    const result = this.host.getPropertyU64Age(typeof path === 'string' ? path : propertyPath(path));
     if (result >= 0) return result;
     return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
@@ -216,6 +215,11 @@ export abstract class Context {
 
   defineHistogram(name: string): Histogram {
     return new Histogram(this.host, name);
+  }
+
+  /** The UTF-8 bytes of a string (at Wasm speed in the bridge; lone surrogates become U+FFFD). */
+  utf8Bytes(text: string): Uint8Array {
+    return new Uint8Array(this.host.utf8Encode(text));
   }
 
   /** Makes this context the one later hostcalls act on (e.g. after an await). */
@@ -396,10 +400,10 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
    * Headers of several maps in one crossing, in the query's order (e.g. request headers and the
    * response's :status at onLog); undefined for absent ones. Build the query once (headerQuery).
    */
-  getHeaderValuesOfMaps(query: hc.HeaderQuery): (string | undefined)[] {
+  getHeaderValuesOfMaps<A extends readonly unknown[]>(query: hc.HeaderQuery<A>): A {
     const result = this.host.getHeaderMapsValues(query);
-    // a HeaderQuery has no age entry: every element is a string or undefined
-    if (typeof result !== 'number') return result as (string | undefined)[];
+    // a HeaderQuery has no age entry: one string or undefined per entry, as its type says
+    if (typeof result !== 'number') return result as unknown as A;
     throw new HostcallError('proxy_get_header_map_value', result);
   }
 
@@ -408,11 +412,12 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
    * property (headerAgeQuery, e.g. ['request', 'time']: at onLog, the request's latency), or
    * undefined when absent or unset; all in one crossing.
    */
-  getHeaderValuesOfMapsAndAge(query: hc.HeaderAgeQuery): (string | number | undefined)[] {
+  getHeaderValuesOfMapsAndAge<A extends readonly unknown[]>(query: hc.HeaderAgeQuery<A>): A {
     const result = this.host.getHeaderMapsValues(query); // hot (the sender, per request): no wrapper call
     if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
     const age = result[result.length - 1];
-    return typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result;
+    // the answer's shape is the query's type (headerAgeQuery): headers, then the age
+    return (typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result) as unknown as A;
   }
 
   getRequestHeaders(): HeaderPairs {

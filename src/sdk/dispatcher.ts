@@ -16,12 +16,12 @@
 //   good (the sets change; `onImplementedChange` listeners are told).
 // Handlers are built once per VM; the per-callback path allocates nothing but what the plugin does.
 
-import type { GuestCallbacks, Host } from './host.js';
+import type { GuestCallbacks, Host } from '../abi/index.js';
 import type { PluginDefinition } from './plugin.js';
 import { HttpContext, RootContext, rebindStatelessContext, type Context } from './context.js';
 import { describeError } from './errors.js';
 import { HttpCallResponse } from './hostcalls.js';
-import { CALLBACKS, LogLevel } from './table.js';
+import { CALLBACKS, LogLevel } from '../abi/index.js';
 
 export interface Dispatcher {
   readonly callbacks: GuestCallbacks;
