@@ -189,7 +189,7 @@ export class ReceiverRoot extends RootContext {
       let headers;
       try {
         headers = await signer.sign(body, this.getCurrentTime());
-        this.setEffectiveContext();
+        // after the await: httpCall restores this context as the effective one (the SDK's job)
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());
           this.afterResponse(running);

@@ -2,8 +2,8 @@
 // latency, aggregates inside its VM and hands the aggregate to the receiver's queue
 // `aws_cloudwatch_metric` on every tick (flush_interval_millisecond) or when a size bound is hit.
 //
-// Per request: the HTTP context overrides only onLog, so the SDK keeps no context per stream
-// (stateless mode, context.ts: one context object per root, reused) and JS is entered once per
+// Per request: the HTTP context is a StatelessHttpContext overriding only onLog, so the SDK keeps
+// no context per stream (context.ts: one context object per root, reused) and JS is entered once per
 // request. At stream end, one crossing reads :authority, :method, :path, :status and the time
 // since the `request.time` attribute (the stream's start) by the clock, so no callback at request
 // headers is needed. The clock is read on its own only by the first request of an aggregation
@@ -12,7 +12,7 @@
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
 
-import { definePlugin, hostcalls, HttpContext, MapType, RootContext, type Counter } from './sdk/index.js';
+import { definePlugin, hostcalls, MapType, RootContext, StatelessHttpContext, type Counter } from './sdk/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
 import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
 import { createHostMatcher } from './metrics/hosts.js';
@@ -154,7 +154,7 @@ const LOG_QUERY = hostcalls.headerAgeQuery([
   [MapType.HttpRequestHeaders, ':path'], [MapType.HttpResponseHeaders, ':status'],
 ], ['request', 'time']);
 
-export class SenderHttp extends HttpContext<SenderRoot> {
+export class SenderHttp extends StatelessHttpContext<SenderRoot> {
   // An explicit constructor spares QuickJS the implicit one's rest/spread arguments array.
   // Stateless mode: built once per root and reused (context.ts), so onLog keeps state in locals.
   constructor(contextId: number, root: SenderRoot) {
@@ -166,7 +166,8 @@ export class SenderHttp extends HttpContext<SenderRoot> {
     const aggregator = root.aggregator;
     if (aggregator === undefined) return; // not configured: nothing to record
     // the aggregator matches the host, buckets the latency and counts (aggregator.ts)
-    // LOG_QUERY's answer: four header values (string or undefined), then the age (number or undefined)
+    // LOG_QUERY's answer is typed by the query: [authority, method, path, status, ageNs], the
+    // aggregator's RequestValues (a mismatch is a compile error)
     if (aggregator.recordValues(this.getHeaderValuesOfMapsAndAge(LOG_QUERY))) root.flushFull();
   }
 }

@@ -35,6 +35,12 @@ export class HttpCallRegistry {
   private readonly pending = new Map<number, PendingHttpCall>();
   /** Dispatcher bookkeeping: told of every call (a stateless HTTP context that makes one is kept). */
   onAdd: ((callerContextId: number) => void) | undefined;
+  /**
+   * Dispatcher bookkeeping, one object per VM: the context whose callback is running now, 0
+   * between callbacks (where async code resumes after an await). Context methods that act on
+   * the effective context read it to restore theirs (Context.makeEffective).
+   */
+  running: { contextId: number } = { contextId: 0 };
 
   add(token: number, callerContextId: number, callback: HttpCallCallback | undefined): void {
     this.pending.set(token, { callerContextId, callback });
@@ -187,6 +193,7 @@ export abstract class Context {
     cluster: string, headers: HeaderPairsIn, body: BytesIn, trailers: HeaderPairsIn, timeoutMs: number,
     onResponse?: HttpCallCallback,
   ): number {
+    this.makeEffective();
     const token = hc.httpCall(this.host, cluster, headers, body, trailers, timeoutMs);
     this.httpCalls.add(token, this.contextId, onResponse);
     return token;
@@ -222,14 +229,30 @@ export abstract class Context {
     return new Uint8Array(this.host.utf8Encode(text));
   }
 
-  /** Makes this context the one later hostcalls act on (e.g. after an await). */
+  /**
+   * Makes this context the one later hostcalls act on. Rarely needed by hand: the SDK's methods
+   * that depend on it (httpCall, setTickPeriod, done) restore it themselves when called outside
+   * this context's callback (after an await, in runTask), and httpCall callbacks run with it.
+   */
   setEffectiveContext(): void {
     hc.setEffectiveContext(this.host, this.contextId);
   }
 
   /**
+   * Restores this context as the effective one when the running callback is not its own (code
+   * resumed after an await runs between callbacks, or in another context's): in Envoy a
+   * hostcall acts on the context whose callback runs, so without this an http_call made after an
+   * await would go to whatever context the host is in.
+   */
+  protected makeEffective(): void {
+    if (this.httpCalls.running.contextId !== this.contextId) hc.setEffectiveContext(this.host, this.contextId);
+  }
+
+  /**
    * Runs async work (e.g. SigV4 signing) whose rejection would otherwise escape the
    * dispatcher's exception containment: a failure is logged at error level with its stack.
+   * After an await the task runs outside this context's callback; httpCall, setTickPeriod and
+   * done restore the effective context themselves (makeEffective), so the task need not.
    */
   runTask(what: string, task: () => Promise<void>): void {
     const report = (error: unknown): void => {
@@ -309,32 +332,22 @@ export class RootContext extends Context {
 
   /** Sets the onTick period; 0 stops ticking. */
   setTickPeriod(milliseconds: number): void {
+    this.makeEffective();
     hc.setTickPeriodMilliseconds(this.host, milliseconds);
   }
 
   /** Tells the host this root context finished (after onDone returned false). */
   done(): void {
+    this.makeEffective();
     hc.done(this.host);
   }
 }
 
 /**
- * One per HTTP stream. `R` is the plugin's root context class, reachable as `this.root`.
- *
- * Stateless HTTP contexts: when the class (declared with definePlugin's `http`) overrides
- * exactly one per-stream callback (onRequestHeaders/Body/Trailers, onResponseHeaders/Body/
- * Trailers or onLog) and none of onDone, onDelete, onHttpCallResponse, the dispatcher routes
- * no create/delete for streams: it constructs ONE context per root (with the VM's single root)
- * and reuses it for every stream, setting its contextId before that one callback.
- * A stateless stream context is a view reused across streams; don't keep references past the
- * callback. The constructor runs once per root, not per stream: fields it sets are shared by
- * all streams (treat them as constants); keep cross-request state on the root, and per-stream
- * state in locals of the callback (a field written in the callback is seen by the next stream). Two things
- * end this mode for good, the dispatcher then routing create/delete for streams again: a second
- * root context in the VM (which root would a stream belong to?), and an httpCall made by a
- * stream context (that context is kept, so its response callback finds it, until its delete).
- * Streams already under way at the switch keep getting a context per callback while the VM
- * has a single root.
+ * One per HTTP stream, from its create to its delete. `R` is the plugin's root context class,
+ * reachable as `this.root`. Fields are per stream. For a filter that needs no per-stream state
+ * and wants the cheapest per-request path, extend StatelessHttpContext instead (an explicit
+ * opt-in: a plain HttpContext is never reused).
  */
 export class HttpContext<R extends RootContext = RootContext> extends Context {
   declare readonly root: R;
@@ -549,6 +562,27 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
     hc.closeStream(this.host, StreamType.Response);
   }
 }
+
+/**
+ * An HTTP context that is REUSED across streams (opt in by extending this class): the dispatcher
+ * routes no create/delete for streams, constructs ONE context per root (with the VM's single
+ * root) and sets its contextId before each callback, so JS is entered once per request.
+ *
+ * The rules, checked by definePlugin (a TypeError otherwise): the class overrides exactly one
+ * per-stream callback (onRequestHeaders/Body/Trailers, onResponseHeaders/Body/Trailers or onLog)
+ * and none of onDone, onDelete, onHttpCallResponse. What it means for the plugin: the
+ * constructor runs once per root, not per stream, so fields it sets are shared by all streams
+ * (treat them as constants); keep cross-request state on the root and per-stream state in
+ * locals of the callback (a field written in the callback is seen by the next stream); don't
+ * keep references to the context past the callback.
+ *
+ * Two things end this mode for good, the dispatcher then routing create/delete for streams
+ * again: a second root context in the VM (which root would a stream belong to?), and an
+ * httpCall made by a stream context (that context is kept, so its response callback finds it,
+ * until its delete). Streams already under way at the switch keep getting a context per
+ * callback while the VM has a single root.
+ */
+export abstract class StatelessHttpContext<R extends RootContext = RootContext> extends HttpContext<R> {}
 
 /**
  * Dispatcher only: points a stateless stream context (the flyweight of its root, see

@@ -4,7 +4,7 @@
 
 export { definePlugin } from './plugin.js';
 export type { PluginDefinition, PluginSpec, RootContextClass, HttpContextClass } from './plugin.js';
-export { Context, RootContext, HttpContext, HttpCallRegistry } from './context.js';
+export { Context, RootContext, HttpContext, StatelessHttpContext, HttpCallRegistry } from './context.js';
 export type { HeaderPairsIn, HttpCallCallback } from './context.js';
 export { Logger, Counter, Gauge, Histogram, HttpCallResponse, ALL_BYTES, wirePropertyPath } from './hostcalls.js';
 export type { HeaderPairs, LogMessage, SharedDataEntry, WirePropertyPath } from './hostcalls.js';
