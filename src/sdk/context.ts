@@ -396,18 +396,10 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
   /** The stream is complete (access-log time): request and response headers are readable. */
   onLog(): void {}
 
-  // -- request headers / trailers ---------------------------------------------------------------
+  // Per-map header accessors (getRequestHeader, setResponseHeaders, getRequestTrailer, ...) are
+  // generated from HEADER_MAPS below, one set per map the stream owns.
 
-  getRequestHeader(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
-  }
-
-  /** Several request headers in one crossing; undefined for absent ones. */
-  getRequestHeaderValues(names: readonly string[]): (string | undefined)[] {
-    const result = this.host.getHeaderMapValues(MapType.HttpRequestHeaders, names); // hot: no wrapper call
-    if (typeof result !== 'number') return result;
-    throw new HostcallError('proxy_get_header_map_value', result);
-  }
+  // -- several maps in one crossing -------------------------------------------------------------
 
   /**
    * Headers of several maps in one crossing, in the query's order (e.g. request headers and the
@@ -431,83 +423,6 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
     const age = result[result.length - 1];
     // the answer's shape is the query's type (headerAgeQuery): headers, then the age
     return (typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result) as unknown as A;
-  }
-
-  getRequestHeaders(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestHeaders);
-  }
-
-  setRequestHeaders(headers: HeaderPairsIn): void {
-    hc.setHeaderMapPairs(this.host, MapType.HttpRequestHeaders, headers);
-  }
-
-  /** Replaces (or adds) a header. */
-  setRequestHeader(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
-  }
-
-  addRequestHeader(name: string, value: string): void {
-    hc.addHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
-  }
-
-  removeRequestHeader(name: string): void {
-    hc.removeHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
-  }
-
-  getRequestTrailer(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpRequestTrailers, name);
-  }
-
-  getRequestTrailers(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestTrailers);
-  }
-
-  setRequestTrailer(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestTrailers, name, value);
-  }
-
-  // -- response headers / trailers --------------------------------------------------------------
-
-  getResponseHeader(name: string): string | undefined {
-    const result = this.host.getHeaderMapValue(MapType.HttpResponseHeaders, name); // hot: no wrapper call
-    return typeof result === 'string' ? result : hc.absentOrThrow('proxy_get_header_map_value', result);
-  }
-
-  /** Several response headers in one crossing; undefined for absent ones. */
-  getResponseHeaderValues(names: readonly string[]): (string | undefined)[] {
-    return hc.getHeaderMapValues(this.host, MapType.HttpResponseHeaders, names);
-  }
-
-  getResponseHeaders(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseHeaders);
-  }
-
-  setResponseHeaders(headers: HeaderPairsIn): void {
-    hc.setHeaderMapPairs(this.host, MapType.HttpResponseHeaders, headers);
-  }
-
-  setResponseHeader(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
-  }
-
-  addResponseHeader(name: string, value: string): void {
-    hc.addHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
-  }
-
-  removeResponseHeader(name: string): void {
-    hc.removeHeaderMapValue(this.host, MapType.HttpResponseHeaders, name);
-  }
-
-  getResponseTrailer(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpResponseTrailers, name);
-  }
-
-  getResponseTrailers(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseTrailers);
-  }
-
-  setResponseTrailer(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseTrailers, name, value);
   }
 
   // -- bodies (valid inside onRequestBody / onResponseBody) -----------------------------------
@@ -560,6 +475,70 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
 
   closeResponse(): void {
     hc.closeStream(this.host, StreamType.Response);
+  }
+}
+
+/**
+ * The header maps an HTTP stream owns, by accessor name: `get<Name>(name)`, `get<Name>s()`,
+ * `get<Name>Values(names)` (one crossing), `set<Name>s(pairs)`, `set<Name>(name, value)`
+ * (replaces or adds), `add<Name>(name, value)`, `remove<Name>(name)`.
+ */
+const HEADER_MAPS = [
+  ['RequestHeader', MapType.HttpRequestHeaders],
+  ['RequestTrailer', MapType.HttpRequestTrailers],
+  ['ResponseHeader', MapType.HttpResponseHeaders],
+  ['ResponseTrailer', MapType.HttpResponseTrailers],
+] as const;
+
+type HeaderMapName = (typeof HEADER_MAPS)[number][0];
+
+/** The accessors of one header map (HEADER_MAPS). */
+type HeaderMapAccessors<N extends string> =
+  & { [K in `get${N}`]: (name: string) => string | undefined }
+  & { [K in `get${N}s`]: () => HeaderPairs }
+  & { [K in `get${N}Values`]: (names: readonly string[]) => (string | undefined)[] }
+  & { [K in `set${N}s`]: (headers: HeaderPairsIn) => void }
+  & { [K in `set${N}` | `add${N}`]: (name: string, value: string) => void }
+  & { [K in `remove${N}`]: (name: string) => void };
+
+type AllHeaderMapAccessors = HeaderMapAccessors<'RequestHeader'> & HeaderMapAccessors<'RequestTrailer'>
+  & HeaderMapAccessors<'ResponseHeader'> & HeaderMapAccessors<'ResponseTrailer'>;
+
+// Declaration merging: HttpContext has the generated accessors (installed on its prototype below).
+export interface HttpContext<R extends RootContext = RootContext> extends AllHeaderMapAccessors {}
+
+/** The accessor functions of one map: the hostcall wrappers with the map type bound. */
+function headerMapAccessors(name: HeaderMapName, mapType: MapType): Record<string, (this: HttpContext, ...args: never[]) => unknown> {
+  return {
+    [`get${name}`](this: HttpContext, key: string): string | undefined {
+      const result = this.host.getHeaderMapValue(mapType, key); // hot: the common case without a wrapper call
+      return typeof result === 'string' ? result : hc.absentOrThrow('proxy_get_header_map_value', result);
+    },
+    [`get${name}s`](this: HttpContext): HeaderPairs {
+      return hc.getHeaderMapPairs(this.host, mapType);
+    },
+    [`get${name}Values`](this: HttpContext, keys: readonly string[]): (string | undefined)[] {
+      return hc.getHeaderMapValues(this.host, mapType, keys);
+    },
+    [`set${name}s`](this: HttpContext, headers: HeaderPairsIn): void {
+      hc.setHeaderMapPairs(this.host, mapType, headers);
+    },
+    [`set${name}`](this: HttpContext, key: string, value: string): void {
+      hc.replaceHeaderMapValue(this.host, mapType, key, value);
+    },
+    [`add${name}`](this: HttpContext, key: string, value: string): void {
+      hc.addHeaderMapValue(this.host, mapType, key, value);
+    },
+    [`remove${name}`](this: HttpContext, key: string): void {
+      hc.removeHeaderMapValue(this.host, mapType, key);
+    },
+  };
+}
+
+for (const [name, mapType] of HEADER_MAPS) {
+  for (const [method, fn] of Object.entries(headerMapAccessors(name, mapType))) {
+    // as class methods are: non-enumerable, writable (a subclass may override one)
+    Object.defineProperty(HttpContext.prototype, method, { value: fn, writable: true, configurable: true, enumerable: false });
   }
 }
 
