@@ -2,8 +2,9 @@
 // The build, top to bottom: typecheck → bundle → bridge → merge → snapshot → optimise.
 //
 //   node build.mjs                          sender.wasm and receiver.wasm at the repository root
-//   node build.mjs --entry f.ts --out x.wasm  one module from a fixture (default export: a
-//                                           (host) => Dispatcher factory; used by the tests)
+//   node build.mjs --entry f.ts --out x.wasm  one module from a plugin file (default export:
+//                                           definePlugin(...), as in examples/) or a test fixture
+//                                           (default export: a (host) => Dispatcher factory)
 //   --skip-typecheck                        skip `tsc --noEmit` (tests building fixtures)
 //
 // Intermediate files go to build/. Nothing outside the repository is read, and nothing from the
@@ -31,24 +32,25 @@ export const FEATURES = [
   'reference-types', 'multivalue', 'extended-const', 'call-indirect-overlong',
 ];
 
-const USAGE = `usage: node build.mjs [--skip-typecheck] [--quiet] [--entry FILE.ts --out FILE.wasm]
+const USAGE = `usage: node build.mjs [--skip-typecheck] [--quiet] [--entry FILE.ts --out FILE.wasm]...
   no --entry: builds sender.wasm and receiver.wasm from src/sender.ts and src/receiver.ts
-  --entry:    builds one module from a fixture whose default export is (host) => { callbacks, implemented }`;
+  --entry:    builds one module from a plugin file (default export: definePlugin(...), e.g. examples/)
+              or a fixture whose default export is (host) => { callbacks, implemented }`;
 
 class BuildError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { entry: null, out: null, typecheck: true, quiet: false };
+  const opts = { entries: [], outs: [], typecheck: true, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--entry') opts.entry = argv[++i];
-    else if (a === '--out') opts.out = argv[++i];
+    if (a === '--entry') opts.entries.push(argv[++i]);
+    else if (a === '--out') opts.outs.push(argv[++i]);
     else if (a === '--skip-typecheck') opts.typecheck = false;
     else if (a === '--quiet') opts.quiet = true;
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new BuildError(`unknown argument '${a}' (expected --entry FILE --out FILE, --skip-typecheck, --quiet)`);
   }
-  if ((opts.entry === null) !== (opts.out === null)) throw new BuildError('--entry and --out go together');
+  if (opts.entries.length !== opts.outs.length) throw new BuildError('--entry and --out go together (one --out per --entry)');
   return opts;
 }
 
@@ -154,17 +156,21 @@ function entryCodeFor(target) {
     return `import { runInWasm } from ${wasmEntry};\nimport plugin from ${entry};\n` +
       `import { createDispatcher } from './src/sdk/dispatcher.ts';\nrunInWasm((host) => createDispatcher(plugin, host));\n`;
   }
-  return `import { runInWasm } from ${wasmEntry};\nimport factory from ${entry};\nrunInWasm(factory);\n`;
+  // --entry: a plugin (default export: definePlugin(...), e.g. examples/) or a test fixture
+  // (default export: a (host) => { callbacks, implemented } factory)
+  return `import { runInWasm } from ${wasmEntry};\nimport { createDispatcher } from './src/sdk/dispatcher.ts';\n` +
+    `import entry from ${entry};\nrunInWasm(typeof entry === 'function' ? entry : (host) => createDispatcher(entry, host));\n`;
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const stage = makeReporter(opts.quiet);
-  if (opts.entry) buildDir = join(buildRoot, 'tmp', `${basename(opts.out).replace(/\.wasm$/, '')}-${process.pid}`);
+  if (opts.entries.length > 0) buildDir = join(buildRoot, 'tmp', `${basename(opts.outs[0]).replace(/\.wasm$/, '')}-${process.pid}`);
   mkdirSync(buildDir, { recursive: true });
 
-  const targets = opts.entry
-    ? [{ name: basename(opts.out).replace(/\.wasm$/, ''), kind: 'fixture', entry: resolve(opts.entry), out: resolve(opts.out) }]
+  // several --entry/--out pairs share one bridge and one merge (each gets its own snapshot)
+  const targets = opts.entries.length > 0
+    ? opts.entries.map((entry, i) => ({ name: basename(opts.outs[i]).replace(/\.wasm$/, ''), kind: 'fixture', entry: resolve(entry), out: resolve(opts.outs[i]) }))
     : ['sender', 'receiver'].map((name) => ({ name, kind: 'product', entry: join(root, 'src', `${name}.ts`), out: join(root, `${name}.wasm`) }));
   for (const t of targets) {
     if (!existsSync(t.entry)) throw new BuildError(`entry not found: ${relative(root, t.entry)}`);
