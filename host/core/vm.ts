@@ -3,7 +3,6 @@
 // independent: a Guest (wasm module or in-process plugin) supplies the callbacks, and the
 // hostcall methods here take and return plain JS values (marshalling lives in the guests).
 
-import { wallClockNanoseconds } from './clock.js';
 import zlib from 'node:zlib';
 import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
 import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
@@ -71,6 +70,8 @@ export class Vm implements QueueOwner {
   /** Why the VM or plugin failed, for reports. */
   failure?: string;
   rootContextId = 0;
+  /** The root's tick period as last set (0: none); in lean mode nothing ticks but vm.tick(). */
+  tickPeriodMs = 0;
   contextId = 0; // QueueOwner: the root context that gets proxy_on_queue_ready
   private guestImpl?: Guest;
   private callbacks: GuestCallbacks = {};
@@ -211,6 +212,11 @@ export class Vm implements QueueOwner {
   }
 
   /** Drives one whole HTTP stream through this VM's filter synchronously (no network). */
+  /** One proxy_on_tick of the root context now (lean mode's manual ticks; also fine with timers). */
+  tick(): void {
+    if (this.state === 'running' && this.contexts.has(this.rootContextId)) this.invoke(this.rootContextId, 'proxy_on_tick', this.rootContextId);
+  }
+
   runStream(input: StreamInput = {}): StreamOutcome {
     return runStream(this, input);
   }
@@ -334,7 +340,7 @@ export class Vm implements QueueOwner {
   }
 
   getCurrentTimeNanoseconds(): bigint {
-    return wallClockNanoseconds();
+    return this.runtime.clock.nowNs();
   }
 
   monotonicTimeNanoseconds(): bigint {
@@ -346,7 +352,8 @@ export class Vm implements QueueOwner {
     if (!root) return Status.BadArgument;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
-    if (period > 0) {
+    this.tickPeriodMs = period;
+    if (period > 0 && !this.runtime.manualTicks) {
       const rootId = root.id;
       this.tickTimer = setInterval(() => {
         if (this.state === 'running' && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
