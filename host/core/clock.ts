@@ -47,6 +47,10 @@ export class ManualClock implements HostClock {
     return Number(this.ns / 1000n) / 1000;
   }
 
+  setMs(ms: number): void {
+    this.ns = BigInt(Math.round(ms * 1e3)) * 1000n;
+  }
+
   advanceMs(ms: number): void {
     this.ns += BigInt(Math.round(ms * 1e6));
   }

@@ -72,6 +72,10 @@ export class Vm implements QueueOwner {
   rootContextId = 0;
   /** The root's tick period as last set (0: none); in lean mode nothing ticks but vm.tick(). */
   tickPeriodMs = 0;
+  /** What the root's proxy_on_done answered at shutdown (1: done now; 0: wait for proxy_done). */
+  onDoneResult: number | undefined;
+  /** proxy_done calls the host accepted (a root finishing after returning false from on_done). */
+  doneCalls = 0;
   contextId = 0; // QueueOwner: the root context that gets proxy_on_queue_ready
   private guestImpl?: Guest;
   private callbacks: GuestCallbacks = {};
@@ -190,6 +194,7 @@ export class Vm implements QueueOwner {
         this.pendingDone = resolve;
       });
       const finished = this.invoke(this.rootContextId, 'proxy_on_done', this.rootContextId);
+      this.onDoneResult = finished;
       if (finished === 0 && !this.isFailed()) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<void>((resolve) => {
@@ -652,6 +657,7 @@ export class Vm implements QueueOwner {
     if (!ctx || ctx.rootId !== 0 || !this.pendingDone) return Status.NotFound;
     const resolve = this.pendingDone;
     this.pendingDone = undefined;
+    this.doneCalls++;
     this.defer(resolve);
     return Status.Ok;
   }

@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromUtf8 } from '../../host/core/bytes.js';
 import { ManualClock } from '../../host/core/clock.js';
+import type { Upstream } from '../../host/core/http-client.js';
 import { HostRuntime, type LogEntry } from '../../host/core/runtime.js';
 import type { StreamInput, StreamOutcome } from '../../host/core/stream.js';
 import type { Vm } from '../../host/core/vm.js';
 import { loadWasmModule } from '../../host/guests/wasm.js';
 import { createVm } from '../../host/vm-factory.js';
-import type { PluginDefinition } from '../../src/sdk/index.js';
+import { LogLevel, type PluginDefinition } from '../../src/sdk/index.js';
 import { REPO_ROOT } from './python.js';
 
 export type PluginMode = 'TypeScript in-process' | 'built .wasm';
@@ -43,12 +44,17 @@ export interface StartOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Called with the runtime before the VM starts (e.g. to register a foreign queue). */
   readonly beforeStart?: (runtime: HostRuntime) => void;
+  /** The ManualClock's start (epoch ms). */
+  readonly clockStartMs?: number;
+  /** Clusters for proxy_http_call (e.g. in-memory upstreams: Upstream.handle). */
+  readonly clusters?: Readonly<Record<string, Upstream>>;
 }
 
 export function startPlugin(mode: PluginMode, subject: PluginUnderTest, options: StartOptions = {}): StartedPlugin {
-  const clock = new ManualClock();
+  const clock = new ManualClock(options.clockStartMs);
   const logs: LogEntry[] = [];
-  const runtime = new HostRuntime({ clock, manualTicks: true, logSink: (entry) => logs.push(entry) });
+  // every level reaches `logs` (tests look for debug lines too)
+  const runtime = new HostRuntime({ clock, manualTicks: true, logLevel: LogLevel.Trace, logSink: (entry) => logs.push(entry), ...(options.clusters ? { clusters: options.clusters } : {}) });
   options.beforeStart?.(runtime);
   const wasmPath = join(REPO_ROOT, subject.wasm);
   if (mode === 'built .wasm' && !existsSync(wasmPath)) throw new Error(`${subject.wasm} is missing: run node build.mjs first`);

@@ -1,24 +1,15 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createDispatcher } from '../../src/sdk/dispatcher.js';
-import type { BytesIn } from '../../src/abi/host.js';
-import { BufferType, LogLevel, MapType } from '../../src/abi/table.js';
+import { fromUtf8, utf8 } from '../../host/core/bytes.js';
+import type { HttpCallOutcome, Upstream } from '../../host/core/http-client.js';
+import { LogLevel } from '../../src/abi/table.js';
 import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
 import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
 import { bucketValueMs } from '../../src/metrics/latency.js';
-import { bytes, FakeHost } from './sdk-fake-host.js';
+import { PLUGIN_MODES, startPlugin, type PluginMode } from '../support/plugin-vm.js';
 
-const ROOT = 1;
 const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
 const TOKEN = 'SESSION-TOKEN-VALUE';
 const T0_MS = 1_800_000_000_000; // a multiple of 60 s
-
-class ReceiverHost extends FakeHost {
-  override sha256(data: BytesIn): ArrayBuffer {
-    const digest = createHash('sha256').update(typeof data === 'string' ? data : new Uint8Array(data)).digest();
-    return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength) as ArrayBuffer;
-  }
-}
 
 const BASE_CONFIG = {
   cloud_watch_region: 'us-east-1',
@@ -27,50 +18,85 @@ const BASE_CONFIG = {
   publish_interval_millisecond: 60000,
 };
 
+/** Lets async work resume: the plugin's promise jobs (in-process) and the host's later turns. */
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
 };
 
 function series(host: string, count: number, latency: number[] = []): WireSeries {
   return { host, method: 'GET', path: '/', status: '200', count, latency };
 }
 
-function start(config: Record<string, unknown>, env: string[] = [`ACPW_AWS_ACCESS_KEY_ID=AKIDENV`, `ACPW_AWS_SECRET_ACCESS_KEY=${SECRET}`]) {
-  const host = new ReceiverHost();
-  host.environment = env;
-  host.timeNs = (T0_MS + 1000) * 1e6;
-  host.buffers.set(BufferType.PluginConfiguration, bytes(JSON.stringify(config)));
-  const { callbacks } = createDispatcher(receiver, host);
-  callbacks['proxy_on_context_create']!(ROOT, 0);
-  callbacks['proxy_on_vm_start']!(ROOT, 0);
-  const configured = callbacks['proxy_on_configure']!(ROOT, 100);
-  const queueId = [...host.queues].find(([, q]) => q.vmId === 'self' && q.name === QUEUE_NAME)?.[0];
+interface CallRecord {
+  readonly cluster: string;
+  readonly headers: string[];
+  readonly body: string;
+  readonly timeoutMs: number;
+  readonly done: (outcome: HttpCallOutcome) => void;
+}
+
+/**
+ * The receiver on the local host's lean mode (test/support/plugin-vm.ts), in `mode`: the clock is
+ * a ManualClock at T0 + 1 s, ticks run when the test says, and `cloudwatch_api` is an in-memory
+ * upstream whose calls the test answers (respond) in any order.
+ */
+function start(mode: PluginMode, config: Record<string, unknown>, env: Record<string, string> = { ACPW_AWS_ACCESS_KEY_ID: 'AKIDENV', ACPW_AWS_SECRET_ACCESS_KEY: SECRET }) {
+  const calls: CallRecord[] = [];
+  const cloudwatch: Upstream = {
+    host: 'in-memory', port: 0,
+    handle: (request, done) => {
+      calls.push({ cluster: 'cloudwatch_api', headers: [...request.headers], body: fromUtf8(request.body), timeoutMs: request.timeoutMs, done });
+      return () => undefined;
+    },
+  };
+  const p = startPlugin(mode, { plugin: receiver, wasm: 'receiver.wasm' }, {
+    vmId: 'receiver', pluginConfiguration: JSON.stringify(config), environment: env, clusters: { cloudwatch_api: cloudwatch },
+    clockStartMs: T0_MS + 1000,
+  });
+  const configured = p.vm.state === 'running' ? 1 : 0;
+  const queueId = p.runtime.sharedQueues.resolve('receiver', QUEUE_NAME);
   const send = (text: string) => {
-    host.queues.get(queueId!)!.items.push(bytes(text));
-    callbacks['proxy_on_queue_ready']!(ROOT, queueId!);
+    p.runtime.sharedQueues.enqueue(queueId!, utf8(text));
+    p.vm.notify(queueId!, p.vm.rootContextId); // now, as a test would: the host's own notice comes later and finds it drained
   };
   const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
   const at = async (timeMs: number) => {
-    host.timeNs = timeMs * 1e6;
-    callbacks['proxy_on_tick']!(ROOT);
+    p.clock.setMs(timeMs);
+    p.tick();
     await settle();
   };
   const respond = async (index: number, status: number | undefined, body = '', headers: [string, string][] = []) => {
-    const call = host.httpCallRecords[index]!;
-    host.headerMaps.set(MapType.HttpCallResponseHeaders, status === undefined ? [] : [[':status', String(status)], ...headers]);
-    host.buffers.set(BufferType.HttpCallResponseBody, bytes(body));
-    callbacks['proxy_on_http_call_response']!(ROOT, call.token, status === undefined ? 0 : 1 + headers.length, bytes(body).byteLength, 0);
+    const call = calls[index]!;
+    if (status === undefined) call.done({ ok: false, reason: 'timeout', detail: 'no answer' });
+    else call.done({ ok: true, response: { headers: [':status', String(status), ...headers.flat()], body: utf8(body), trailers: [] } });
     await settle();
   };
-  const counter = (name: string): number | undefined => [...host.metrics.values()].find((m) => m.name === `acpw.receiver.${name}`)?.value;
-  const bodyOf = (index: number) => JSON.parse(host.httpCallRecords[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
-  const allLogs = () => host.logs.map(([, line]) => line).join('\n');
-  return { host, callbacks, configured, queueId, send, sendSeries, at, respond, counter, bodyOf, allLogs };
+  let stopping: Promise<void> | undefined;
+  /** Starts the VM's shutdown (proxy_on_done); resolves with what on_done answered. */
+  const stop = async (): Promise<number> => {
+    stopping ??= p.vm.shutdown(60_000);
+    await settle();
+    return p.vm.onDoneResult ?? -1;
+  };
+  /** The cluster goes away: proxy_http_call answers BadArgument (an unknown cluster). */
+  const refuseCalls = () => p.runtime.clusters.delete('cloudwatch_api');
+  const counter = (name: string): number | undefined => p.counter(`acpw.receiver.${name}`);
+  const bodyOf = (index: number) => JSON.parse(calls[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
+  const host = {
+    get logs(): [LogLevel, string][] { return p.logs.map((entry) => [entry.level, entry.message]); },
+    httpCallRecords: calls,
+    get tickPeriod(): number { return p.vm.tickPeriodMs; },
+    get doneCalls(): number { return p.vm.doneCalls; },
+  };
+  const allLogs = () => p.logs.map((entry) => entry.message).join('\n');
+  return { host, configured, queueId, send, sendSeries, at, respond, stop, refuseCalls, counter, bodyOf, allLogs };
 }
 
-describe('receiver plugin: configuration', () => {
+describe.each(PLUGIN_MODES)('receiver plugin (%s)', (mode) => {
+describe('configuration', () => {
   it('refuses a bad configuration naming the key, never logging secrets', () => {
-    const r = start({ ...BASE_CONFIG, storage_resolution: 5, aws_secret_access_key: 42 });
+    const r = start(mode, { ...BASE_CONFIG, storage_resolution: 5, aws_secret_access_key: 42 });
     expect(r.configured).toBe(0);
     const errors = r.host.logs.filter(([level]) => level === LogLevel.Error).map(([, line]) => line);
     expect(errors).toEqual([
@@ -81,13 +107,13 @@ describe('receiver plugin: configuration', () => {
   });
 
   it('requires credentials from the config or the environment', () => {
-    const r = start(BASE_CONFIG, []);
+    const r = start(mode, BASE_CONFIG, {});
     expect(r.configured).toBe(0);
     expect(r.allLogs()).toContain('"aws_access_key_id" is required');
   });
 
   it('registers the queue, ticks every second and logs its setup without secrets', () => {
-    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    const r = start(mode, { ...BASE_CONFIG, aws_session_token: TOKEN });
     expect(r.configured).toBe(1);
     expect(r.queueId).toBeDefined();
     expect(r.host.tickPeriod).toBe(IDLE_TICK_MS);
@@ -97,9 +123,9 @@ describe('receiver plugin: configuration', () => {
   });
 });
 
-describe('receiver plugin: publishing', () => {
+describe('publishing', () => {
   it('merges queue messages and publishes one signed PutMetricData per interval, stamped with the window start', async () => {
-    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    const r = start(mode, { ...BASE_CONFIG, aws_session_token: TOKEN });
     r.sendSeries(T0_MS + 1000, series('a.test', 2, [10, 2]));
     r.sendSeries(T0_MS + 2000, series('a.test', 3, [10, 1, 20, 2]), series('b.test', 1));
     await r.at(T0_MS + 30_000);
@@ -138,14 +164,14 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('publishes nothing when nothing arrived', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     await r.at(T0_MS + 60_000);
     await r.at(T0_MS + 120_000);
     expect(r.host.httpCallRecords).toHaveLength(0);
   });
 
   it('counts and logs malformed queue messages and keeps the good ones', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.send('{"v":9}');
     r.send('not json');
     r.sendSeries(T0_MS + 1000, series('a.test', 4));
@@ -162,7 +188,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('retries 5xx with backoff, keeping the body (and timestamps), and counts it', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 500, '{"__type":"InternalServiceError","message":"try later"}');
@@ -181,7 +207,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('treats a call without an answer (timeout, connection failure) as retryable', async () => {
-    const r = start({ ...BASE_CONFIG, max_retries: 1 });
+    const r = start(mode, { ...BASE_CONFIG, max_retries: 1 });
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await r.respond(0, undefined);
@@ -196,7 +222,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('logs a 4xx with the AWS code and message and drops it without retrying', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 2, [3, 2]));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 400, '{"__type":"com.amazonaws.cloudwatch#InvalidParameterValueException","message":"bad value"}', [['x-amzn-query-error', 'InvalidParameterValue;Sender']]);
@@ -208,9 +234,9 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('reports a refused http call (unknown cluster) as a failure, not an exception', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 1));
-    r.host.forced.set('httpCall', 2 /* BadArgument */);
+    r.refuseCalls();
     await r.at(T0_MS + 60_000);
     expect(r.counter('put_calls')).toBe(1);
     expect(r.counter('put_failures')).toBe(1);
@@ -218,7 +244,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('bounds the buffer, dropping the oldest datums first and counting them', async () => {
-    const r = start({ ...BASE_CONFIG, max_buffered_datums: 3, max_retries: 0 });
+    const r = start(mode, { ...BASE_CONFIG, max_buffered_datums: 3, max_retries: 0 });
     r.sendSeries(T0_MS + 1000, series('old1', 1), series('old2', 1));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 503); // kept for the next publish
@@ -232,7 +258,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('folds series past max_series into _overflow', async () => {
-    const r = start({ ...BASE_CONFIG, max_series: 2 });
+    const r = start(mode, { ...BASE_CONFIG, max_series: 2 });
     r.sendSeries(T0_MS + 1000, series('a', 1), series('b', 1), series('c', 1), series('d', 2));
     await r.at(T0_MS + 60_000);
     const values = r.bodyOf(0).MetricData.map((d) => (d['Dimensions'] as { Value: string }[])[0]!.Value);
@@ -241,7 +267,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('splits a large publish into calls of at most 1000 datums', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     const many = Array.from({ length: 1500 }, (_, i) => series(`h${i}`, 1, [5, 1]));
     r.sendSeries(T0_MS + 1000, ...many);
     await r.at(T0_MS + 60_000);
@@ -249,11 +275,11 @@ describe('receiver plugin: publishing', () => {
   });
 });
 
-describe('receiver plugin: shutdown', () => {
+describe('shutdown', () => {
   it('publishes what is buffered, returns false, and calls done() after the last response', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(0);
+    expect(await r.stop()).toBe(0);
     await settle();
     expect(r.host.httpCallRecords).toHaveLength(1);
     expect(r.host.doneCalls).toBe(0);
@@ -263,9 +289,9 @@ describe('receiver plugin: shutdown', () => {
   });
 
   it('also sends what arrives on the queue while the final publish is in flight', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    r.callbacks['proxy_on_done']!(ROOT);
+    await r.stop();
     await settle();
     r.sendSeries(T0_MS + 2000, series('late.test', 2));
     await settle();
@@ -277,16 +303,16 @@ describe('receiver plugin: shutdown', () => {
     expect(r.host.doneCalls).toBe(1);
   });
 
-  it('finishes at once when nothing is buffered', () => {
-    const r = start(BASE_CONFIG);
-    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
+  it('finishes at once when nothing is buffered', async () => {
+    const r = start(mode, BASE_CONFIG);
+    expect(await r.stop()).toBe(1);
     expect(r.host.httpCallRecords).toHaveLength(0);
   });
 
   it('retries immediately during shutdown and gives up after max_retries', async () => {
-    const r = start({ ...BASE_CONFIG, max_retries: 1 });
+    const r = start(mode, { ...BASE_CONFIG, max_retries: 1 });
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    r.callbacks['proxy_on_done']!(ROOT);
+    await r.stop();
     await settle();
     await r.respond(0, 500);
     expect(r.host.httpCallRecords).toHaveLength(2);
@@ -294,4 +320,5 @@ describe('receiver plugin: shutdown', () => {
     expect(r.counter('datums_dropped')).toBe(1);
     expect(r.host.doneCalls).toBe(1);
   });
+});
 });
