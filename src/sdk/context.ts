@@ -425,32 +425,8 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
     return (typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result) as unknown as A;
   }
 
-  // -- bodies (valid inside onRequestBody / onResponseBody) -----------------------------------
-
-  getRequestBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
-    return hc.getBufferBytes(this.host, BufferType.HttpRequestBody, start, maxSize);
-  }
-
-  getRequestBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
-    return hc.getBufferString(this.host, BufferType.HttpRequestBody, start, maxSize);
-  }
-
-  /** Replaces bytes [start, start + size) of the buffered body (default: all of it). */
-  setRequestBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
-    hc.setBufferBytes(this.host, BufferType.HttpRequestBody, data, start, size);
-  }
-
-  getResponseBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
-    return hc.getBufferBytes(this.host, BufferType.HttpResponseBody, start, maxSize);
-  }
-
-  getResponseBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
-    return hc.getBufferString(this.host, BufferType.HttpResponseBody, start, maxSize);
-  }
-
-  setResponseBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
-    hc.setBufferBytes(this.host, BufferType.HttpResponseBody, data, start, size);
-  }
+  // Body accessors (getRequestBody, getResponseBodyText, setRequestBody, ...; valid inside
+  // onRequestBody / onResponseBody) are generated from BODY_BUFFERS below.
 
   // -- stream control -------------------------------------------------------------------------
 
@@ -504,8 +480,38 @@ type HeaderMapAccessors<N extends string> =
 type AllHeaderMapAccessors = HeaderMapAccessors<'RequestHeader'> & HeaderMapAccessors<'RequestTrailer'>
   & HeaderMapAccessors<'ResponseHeader'> & HeaderMapAccessors<'ResponseTrailer'>;
 
+/**
+ * The bodies an HTTP stream owns: `get<Name>Body(start, maxSize)`, `get<Name>BodyText(...)`,
+ * `set<Name>Body(data, start, size)` (replaces bytes [start, start + size), default: all of it).
+ */
+const BODY_BUFFERS = [
+  ['Request', BufferType.HttpRequestBody],
+  ['Response', BufferType.HttpResponseBody],
+] as const;
+
+type BodyAccessors<N extends string> =
+  & { [K in `get${N}Body`]: (start?: number, maxSize?: number) => ArrayBuffer | undefined }
+  & { [K in `get${N}BodyText`]: (start?: number, maxSize?: number) => string | undefined }
+  & { [K in `set${N}Body`]: (data: BytesIn, start?: number, size?: number) => void };
+
+type AllBodyAccessors = BodyAccessors<'Request'> & BodyAccessors<'Response'>;
+
+function bodyAccessors(name: (typeof BODY_BUFFERS)[number][0], type: BufferType): Record<string, (this: HttpContext, ...args: never[]) => unknown> {
+  return {
+    [`get${name}Body`](this: HttpContext, start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
+      return hc.getBufferBytes(this.host, type, start, maxSize);
+    },
+    [`get${name}BodyText`](this: HttpContext, start = 0, maxSize = ALL_BYTES): string | undefined {
+      return hc.getBufferString(this.host, type, start, maxSize);
+    },
+    [`set${name}Body`](this: HttpContext, data: BytesIn, start = 0, size = ALL_BYTES): void {
+      hc.setBufferBytes(this.host, type, data, start, size);
+    },
+  };
+}
+
 // Declaration merging: HttpContext has the generated accessors (installed on its prototype below).
-export interface HttpContext<R extends RootContext = RootContext> extends AllHeaderMapAccessors {}
+export interface HttpContext<R extends RootContext = RootContext> extends AllHeaderMapAccessors, AllBodyAccessors {}
 
 /** The accessor functions of one map: the hostcall wrappers with the map type bound. */
 function headerMapAccessors(name: HeaderMapName, mapType: MapType): Record<string, (this: HttpContext, ...args: never[]) => unknown> {
@@ -535,8 +541,12 @@ function headerMapAccessors(name: HeaderMapName, mapType: MapType): Record<strin
   };
 }
 
-for (const [name, mapType] of HEADER_MAPS) {
-  for (const [method, fn] of Object.entries(headerMapAccessors(name, mapType))) {
+const generatedAccessors = [
+  ...HEADER_MAPS.map(([name, mapType]) => headerMapAccessors(name, mapType)),
+  ...BODY_BUFFERS.map(([name, type]) => bodyAccessors(name, type)),
+];
+for (const accessors of generatedAccessors) {
+  for (const [method, fn] of Object.entries(accessors)) {
     // as class methods are: non-enumerable, writable (a subclass may override one)
     Object.defineProperty(HttpContext.prototype, method, { value: fn, writable: true, configurable: true, enumerable: false });
   }
