@@ -8,6 +8,18 @@ import {
 import type { Host } from '../../src/abi/host.js';
 import { FakeHost, bytes } from './sdk-fake-host.js';
 
+/** A plugin whose root starts `task` with runTask on every tick. */
+function taskOnTick(name: string, what: string, task: (root: RootContext) => Promise<void>) {
+  return definePlugin({
+    name,
+    root: class extends RootContext {
+      override onTick(): void {
+        this.runTask(what, () => task(this));
+      }
+    },
+  });
+}
+
 // -- a small plugin exercising the SDK the way sender/receiver do ---------------------------
 
 class DemoRoot extends RootContext {
@@ -273,24 +285,14 @@ describe('dispatcher: exception containment', () => {
 
   it('logs a rejected async task started with runTask', async () => {
     const { host, cb } = startVm();
-    let root: RootContext | undefined;
-    const plugin = definePlugin({
-      name: 'async',
-      root: class extends RootContext {
-        override onTick(): void {
-          root = this;
-          this.runTask('publish', async () => {
-            await Promise.resolve();
-            throw new Error('signing failed');
-          });
-        }
-      },
+    const plugin = taskOnTick('async', 'publish', async () => {
+      await Promise.resolve();
+      throw new Error('signing failed');
     });
     const a = createDispatcher(plugin, host).callbacks;
     a.proxy_on_context_create!(5, 0);
     a.proxy_on_tick!(5);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(root).toBeDefined();
     expect(errorLogs(host)[0]).toMatch(/^publish failed: Error: signing failed/);
     expect(cb.proxy_on_tick!(1)).toBe(0);
   });
@@ -679,18 +681,9 @@ describe('no hidden behaviour', () => {
 
   it('restores the effective context for an httpCall made after an await (no setEffectiveContext by hand)', async () => {
     const host = new FakeHost();
-    let root: RootContext | undefined;
-    const plugin = definePlugin({
-      name: 'after-await',
-      root: class extends RootContext {
-        override onTick(): void {
-          root = this;
-          this.runTask('call', async () => {
-            await Promise.resolve();
-            this.httpCall('c', [[':method', 'GET'], [':path', '/'], [':authority', 'x']], '', [], 10);
-          });
-        }
-      },
+    const plugin = taskOnTick('after-await', 'call', async (root) => {
+      await Promise.resolve();
+      root.httpCall('c', [[':method', 'GET'], [':path', '/'], [':authority', 'x']], '', [], 10);
     });
     const cb = createDispatcher(plugin, host).callbacks;
     cb.proxy_on_context_create!(4, 0);
@@ -698,7 +691,6 @@ describe('no hidden behaviour', () => {
     cb.proxy_on_tick!(4);
     expect(host.httpCallRecords).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(root).toBeDefined();
     expect(host.effectiveContextCalls).toEqual([4]);
     expect(host.httpCallRecords[0]!.effectiveContext).toBe(4);
   });
