@@ -62,7 +62,9 @@ async function start(config: Bootstrap, waitForLog: string[] = []): Promise<Runn
   return envoy;
 }
 
-beforeAll(buildExamples, 240_000);
+// one build.mjs run for all five modules (bundle each, one bridge and merge, snapshot + optimise each):
+// about a minute on a quiet machine, several on a loaded one
+beforeAll(buildExamples, 600_000);
 
 afterAll(async () => {
   await Promise.all(started.map((envoy) => envoy.stop()));
