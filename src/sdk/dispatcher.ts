@@ -311,12 +311,13 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
         if (stream === undefined) return fallback;
         running.contextId = contextId;
         try {
-          return (stream[method]!(a) as number) | 0;
+          const action = (stream[method]!(a) as number) | 0;
+          running.contextId = 0; // not in a finally: the per-request path stays plain
+          return action;
         } catch (error) {
+          running.contextId = 0;
           report(name, contextId, error);
           return fallback;
-        } finally {
-          running.contextId = 0;
         }
       };
     }
@@ -326,12 +327,13 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
       if (stream === undefined) return fallback;
       running.contextId = contextId;
       try {
-        return (stream[method]!(a, endOfStream !== 0) as number) | 0;
+        const action = (stream[method]!(a, endOfStream !== 0) as number) | 0;
+        running.contextId = 0;
+        return action;
       } catch (error) {
+        running.contextId = 0;
         report(name, contextId, error);
         return fallback;
-      } finally {
-        running.contextId = 0;
       }
     };
   };
