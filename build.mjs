@@ -148,6 +148,26 @@ function merge() {
   return { bytes, size: bytes.length };
 }
 
+/**
+ * The callbacks a product's plugin can use, from its definition (dispatcher.ts,
+ * possibleCallbacks), read by bundling the entry for Node: decided at build time, so the module
+ * exports no callback the host would call for nothing.
+ */
+async function possibleCallbacksOf(target) {
+  const esbuild = await import('esbuild');
+  const out = join(buildDir, `${target.name}.callbacks.mjs`);
+  const entry = JSON.stringify('./' + relative(root, target.entry).split('\\').join('/'));
+  await esbuild.build({
+    stdin: {
+      contents: `import plugin from ${entry};\nimport { possibleCallbacks } from './src/sdk/dispatcher.ts';\nexport default [...possibleCallbacks(plugin)];\n`,
+      resolveDir: root, sourcefile: `${target.name}-callbacks.ts`, loader: 'ts',
+    },
+    // browser, as the product bundle: the Node builds of @smithy/* need require() of node:*
+    bundle: true, platform: 'browser', format: 'esm', outfile: out, logLevel: 'silent',
+  });
+  return new Set((await import(`${pathToFileURL(out).href}?v=${Date.now()}`)).default);
+}
+
 // wasm-entry comes first: its module code installs the globals before any plugin code runs.
 function entryCodeFor(target) {
   const entry = JSON.stringify('./' + relative(root, target.entry).split('\\').join('/'));
@@ -189,9 +209,11 @@ async function main() {
       merged: merged.bytes, source: bundles[i].code, filename: `${t.name}.js`, bridgeNames: names, bridgeGlobal: table.BRIDGE_GLOBAL, features: FEATURES,
     }).catch((err) => { throw new BuildError(`${t.name}: ${err.message}`); }));
     writeFileSync(join(buildDir, `${t.name}.snapshot.wasm`), snap.bytes);
+    // fixtures (factories, not plugin definitions) keep every callback export
+    const callbacks = t.kind === 'product' ? await possibleCallbacksOf(t) : undefined;
     const final = await stage(`optimise ${t.name}`, async () => {
       const { optimiseModule } = await import('./shims/optimise.mjs');
-      return optimiseModule(snap.bytes, FEATURES);
+      return optimiseModule(snap.bytes, FEATURES, callbacks, table.CALLBACKS.map((cb) => cb.name));
     });
     mkdirSync(dirname(t.out), { recursive: true });
     writeFileSync(t.out, final.bytes);

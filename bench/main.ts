@@ -1,6 +1,7 @@
 // npm run bench: builds what is missing, measures every module side by side in one process and
 // prints markdown tables; --write also rewrites BENCHMARKS.md.
-// Flags: --write, --rebuild (rebuild every module), --quick (short runs, for a smoke test).
+// Flags: --write, --rebuild (rebuild every module), --quick (short runs, for a smoke test),
+// --envoy-only / --local-only (one half), --soak (the sender's memory over 1,000,000 requests in Envoy).
 
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -13,12 +14,21 @@ import { measurePublish, PUBLISH_INTERVAL_MS, type PublishResult } from './measu
 import { memoryAfter, timeReady } from './measure/sender-peers.js';
 import { summarize } from './measure/stats.js';
 import { buildAll, isBuilt, REPO_DIR, type BuiltModule } from './modules.js';
+import { runEnvoyBench, withEnvoyFirst } from './envoy/run.js';
 import { renderBenchmarksMd, renderTables, type BenchResults, type PeerRow } from './report.js';
 
-const KNOWN = ['--write', '--rebuild', '--quick'];
+const KNOWN = ['--write', '--rebuild', '--quick', '--envoy-only', '--local-only', '--soak'];
 const args = new Set(process.argv.slice(2));
+// --sender-variant=LABEL=FILE.wasm (repeatable): another sender build measured in the same Envoy rounds
+const variants = [...args].filter((a) => a.startsWith('--sender-variant=')).map((a) => {
+  const [label, file] = a.slice('--sender-variant='.length).split('=');
+  return [label ?? '', file ?? ''] as const;
+});
+// --envoy-configs=none,rust,sender,variant: only these real-Envoy configurations
+const onlyArg = [...args].find((a) => a.startsWith('--envoy-configs='));
+const only = onlyArg === undefined ? undefined : onlyArg.slice('--envoy-configs='.length).split(',');
 for (const arg of args) {
-  if (!KNOWN.includes(arg)) {
+  if (!KNOWN.includes(arg) && !arg.startsWith('--sender-variant=') && !arg.startsWith('--envoy-configs=')) {
     console.error(`bench: unknown option ${arg} (known: ${KNOWN.join(', ')})`);
     process.exit(2);
   }
@@ -41,6 +51,20 @@ async function primaryDriver(): Promise<SenderDriver> {
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;
 const outcomes = await buildAll(args.has('--rebuild'));
+
+// First the primary numbers: real Envoy (bench/envoy).
+let envoyMarkdown: string | undefined;
+if (!args.has('--local-only')) {
+  envoyMarkdown = (await runEnvoyBench(outcomes, {
+    quick, rebuild: args.has('--rebuild'), soakRequests: args.has('--soak') ? 1_000_000 : 0, variants,
+    ...(only !== undefined ? { only } : {}),
+  })).markdown;
+  console.log(`### In real Envoy\n\n${envoyMarkdown}\n`);
+}
+if (args.has('--envoy-only')) {
+  if (args.has('--write')) console.error('bench: --write needs both halves: BENCHMARKS.md not written');
+  process.exit(0);
+}
 const candidates = outcomes.filter((o) => o.id !== 'receiver');
 for (const o of candidates) if (!isBuilt(o)) console.error(`bench: ${o.label}: skipped: ${o.skipped}`);
 const built = candidates.filter(isBuilt);
@@ -120,7 +144,8 @@ const results: BenchResults = {
 console.log(renderTables(results));
 if (args.has('--write')) {
   const path = join(REPO_DIR, 'BENCHMARKS.md');
-  writeFileSync(path, renderBenchmarksMd(results, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC'));
+  const local = renderBenchmarksMd(results, new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC');
+  writeFileSync(path, envoyMarkdown === undefined ? local : withEnvoyFirst(local, envoyMarkdown));
   console.error(`bench: wrote ${path}`);
 }
 // Timers the local host left behind (queue notifications, tick timers) must not keep us alive.

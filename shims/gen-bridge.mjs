@@ -2,7 +2,7 @@
 //
 // The generated parts are the ones that follow the table: the proxy_* imports, one marshalling
 // function per hostcall, the host_call dispatcher and the proxy_on_* exports. The fixed parts
-// (frames, marshalling helpers, SHA-256, UTF-8, environ, exception logging) are hand-written
+// (frames, marshalling helpers, SHA-256, CRC-32, UTF-8, environ, exception logging) are hand-written
 // fragments in this directory, spliced in verbatim.
 
 import { readFileSync } from 'node:fs';
@@ -376,8 +376,11 @@ function callbackExports(callbacks) {
     let before = '';
     let after = '';
     if (cb.name === 'proxy_on_context_create') {
-      before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))))\n    ';
+      before = '(if (i32.eqz (local.get $parentContextId)) (then (call $add_root (local.get $contextId))) (else (call $cap_note_start (local.get $contextId))))\n    ';
       mask = '(select (global.get $mask_root) (call $mask_for (local.get $contextId)) (i32.eqz (local.get $parentContextId)))';
+    } else if (cb.name === 'proxy_on_log') {
+      // log capture (capture.wat): a stream's values are read here; JS only for a full batch
+      before = '(if (global.get $cap_query_len) (then (if (i32.eqz (call $is_root (local.get $contextId))) (then (if (call $capture_log (local.get $contextId)) (then (return)))))))\n    ';
     } else if (cb.name === 'proxy_on_delete') {
       // the mask is read before the root is forgotten; forgotten whether or not JS is entered
       after = '\n    (call $remove_root (local.get $contextId))';
@@ -445,8 +448,11 @@ ${QJS_IMPORTS}
 ${proxyImports(hostcalls)}
 ${bridgeInit(callbacks)}
 ${fragment('core.wat')}
+  (global $cap_age_type i32 (i32.const ${headerQueryAgeMark.charCodeAt(0) - 48}))
+${fragment('capture.wat')}
 ${fragment('utf8.wat')}
 ${fragment('sha256.wat')}
+${fragment('crc32.wat')}
 ${hostcalls.map((spec, index) => hostcallFunction(spec, index, table)).join('\n')}
 ${hostCallDispatch(hostcalls, primitives)}
 ${callbackExports(callbacks)}

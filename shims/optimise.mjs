@@ -7,11 +7,17 @@ import { readModule } from './snapshot.mjs';
 /** Exports a proxy-wasm host may use; everything else (qjs_*, malloc, _initialize, ...) goes. */
 export const isKeptExport = (name) => name === 'memory' || name.startsWith('proxy_');
 
-export function optimiseModule(bytes, features) {
+/**
+ * `callbacks`: when given, the proxy_on_* callbacks the plugin can use (dispatcher.ts,
+ * possibleCallbacks); the other callback exports (names in `allCallbacks`) go too, so the host
+ * never calls them. Other proxy_* exports (ABI version, allocator) stay.
+ */
+export function optimiseModule(bytes, features, callbacks, allCallbacks = []) {
+  const dropped = new Set(callbacks === undefined ? [] : allCallbacks.filter((name) => !callbacks.has(name)));
   const mod = readModule(bytes, features);
   const names = [];
   for (let i = 0; i < mod.getNumExports(); i++) names.push(binaryen.getExportInfo(mod.getExportByIndex(i)).name);
-  for (const name of names) if (!isKeptExport(name)) mod.removeExport(name);
+  for (const name of names) if (!isKeptExport(name) || dropped.has(name)) mod.removeExport(name);
   mod.runPasses(['remove-unused-module-elements']);
   binaryen.setOptimizeLevel(2);
   binaryen.setShrinkLevel(1);

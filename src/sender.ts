@@ -2,19 +2,20 @@
 // latency, aggregates inside its VM and hands the aggregate to the receiver's queue
 // `aws_cloudwatch_metric` on every tick (flush_interval_millisecond) or when a size bound is hit.
 //
-// Per request: the HTTP context is a StatelessHttpContext overriding only onLog, so the SDK keeps
-// no context per stream (context.ts: one context object per root, reused) and JS is entered once per
-// request. At stream end, one crossing reads :authority, :method, :path, :status and the time
-// since the `request.time` attribute (the stream's start) by the clock, so no callback at request
-// headers is needed. The clock is read on its own only by the first request of an aggregation
+// Per request: no HTTP context at all. The plugin declares a log capture (definePlugin's
+// logCapture): at each stream's end the SDK reads :authority, :method, :path, :status and the
+// time since the `request.time` attribute (the stream's start) by the clock, so no callback at
+// request headers is needed; in Wasm the bridge captures them without entering JS and hands
+// them to the root's onLogValues in batches (before every tick at the latest), in Node at every
+// stream's log. The clock is read on its own only by the first request of an aggregation
 // window. Envoy counters are updated once per
 // flush, not per request, to spare a crossing per request. The root overrides onDone to flush
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
 
-import { definePlugin, hostcalls, MapType, RootContext, StatelessHttpContext, type Counter } from './sdk/index.js';
+import { definePlugin, hostcalls, MapType, RootContext, type Counter } from './sdk/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
-import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
+import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator, type RequestValues } from './metrics/aggregator.js';
 import { createHostMatcher } from './metrics/hosts.js';
 import { pathNormalizer } from './metrics/path.js';
 import { encodeMessage, QUEUE_NAME } from './metrics/wire.js';
@@ -37,10 +38,7 @@ interface Configured {
 
 export class SenderRoot extends RootContext {
   private state: Configured | undefined;
-  /**
-   * The configured aggregator (undefined until configured), as a field: onLog hands it the
-   * request's values directly (one JS call per request in all).
-   */
+  /** The configured aggregator (undefined until configured), as a field: onLogValues' hot path. */
   aggregator: SenderAggregator | undefined;
   /** The clock the aggregator reads when a request opens a window (once per window). */
   private readonly clockMs = (): number => this.getCurrentTime();
@@ -75,6 +73,17 @@ export class SenderRoot extends RootContext {
     this.setTickPeriod(config.flushIntervalMs);
     this.log.info(`sender: configured (receiver_vm_id=${JSON.stringify(config.receiverVmId)}, ${config.matchHosts.length || 'all'} host pattern(s), flush every ${config.flushIntervalMs} ms, max_series ${config.maxSeries})`);
     return true;
+  }
+
+  /**
+   * One request's LOG_QUERY values, typed by the query: [authority, method, path, status, ageNs],
+   * the aggregator's RequestValues (definePlugin checks the query answers this type: a mismatch
+   * is a compile error). The aggregator matches the host, buckets the latency and counts.
+   */
+  override onLogValues(values: RequestValues): void {
+    const aggregator = this.aggregator;
+    if (aggregator === undefined) return; // not configured: nothing to record
+    if (aggregator.recordValues(values)) this.flushFull();
   }
 
   override onTick(): void {
@@ -154,22 +163,4 @@ const LOG_QUERY = hostcalls.headerAgeQuery([
   [MapType.HttpRequestHeaders, ':path'], [MapType.HttpResponseHeaders, ':status'],
 ], ['request', 'time']);
 
-export class SenderHttp extends StatelessHttpContext<SenderRoot> {
-  // An explicit constructor spares QuickJS the implicit one's rest/spread arguments array.
-  // Stateless mode: built once per root and reused (context.ts), so onLog keeps state in locals.
-  constructor(contextId: number, root: SenderRoot) {
-    super(contextId, root);
-  }
-
-  override onLog(): void {
-    const root = this.root;
-    const aggregator = root.aggregator;
-    if (aggregator === undefined) return; // not configured: nothing to record
-    // the aggregator matches the host, buckets the latency and counts (aggregator.ts)
-    // LOG_QUERY's answer is typed by the query: [authority, method, path, status, ageNs], the
-    // aggregator's RequestValues (a mismatch is a compile error)
-    if (aggregator.recordValues(this.getHeaderValuesOfMapsAndAge(LOG_QUERY))) root.flushFull();
-  }
-}
-
-export default definePlugin({ name: 'acpw-sender', root: SenderRoot, http: SenderHttp });
+export default definePlugin({ name: 'acpw-sender', root: SenderRoot, logCapture: { query: LOG_QUERY } });

@@ -157,10 +157,12 @@ export class MiniVm {
     // Reactor start (WASI), then the root context's life: create, vm_start, configure.
     (exportedFunction(exports, '_initialize') ?? exportedFunction(exports, '_start') ?? noop)();
     this.onContextCreate(ROOT_CONTEXT_ID, 0);
-    if (this.call('proxy_on_vm_start')(ROOT_CONTEXT_ID, encoder.encode(spec.vmConfiguration).byteLength) === 0) {
+    // A module that does not export them succeeds, as in proxy-wasm-cpp-host (the build drops unused callbacks).
+    const succeed: GuestFunction = () => 1;
+    if ((exportedFunction(exports, 'proxy_on_vm_start') ?? succeed)(ROOT_CONTEXT_ID, encoder.encode(spec.vmConfiguration).byteLength) === 0) {
       throw new Error(`${spec.vmId}: proxy_on_vm_start returned false${this.lastWarning()}`);
     }
-    if (this.call('proxy_on_configure')(ROOT_CONTEXT_ID, encoder.encode(spec.pluginConfiguration).byteLength) === 0) {
+    if ((exportedFunction(exports, 'proxy_on_configure') ?? succeed)(ROOT_CONTEXT_ID, encoder.encode(spec.pluginConfiguration).byteLength) === 0) {
       throw new Error(`${spec.vmId}: proxy_on_configure returned false${this.lastWarning()}`);
     }
   }

@@ -2,18 +2,10 @@
 // defines it), for hosts serving the composite getHeaderMapsValues in-process. The Wasm bridge
 // decodes the same form in WAT (shims/gen-bridge.mjs).
 
-import { HEADER_QUERY_AGE_MARK, MAX_QUERY_MAP_TYPE, type MapType } from '../../src/abi/index.js';
+import { MAX_QUERY_MAP_TYPE, type MapType } from '../../src/abi/index.js';
 
-/**
- * A query's wire form split at its age entry: the header entries' part (for parseHeaderQuery)
- * and the age property's path, or undefined without one.
- */
-export function splitAgeEntry(query: string): [headers: string, agePath: string | undefined] {
-  if (query.startsWith(HEADER_QUERY_AGE_MARK)) return ['', query.slice(1)];
-  // header names hold no NUL and entries start with a digit: the first NUL + mark starts the age entry
-  const at = query.indexOf(`\0${HEADER_QUERY_AGE_MARK}`);
-  return at < 0 ? [query, undefined] : [query.slice(0, at), query.slice(at + 2)];
-}
+// the SDK's log capture splits a query too: the split is the ABI's (wire.ts)
+export { splitAgeEntry } from '../../src/abi/index.js';
 
 /** The entries of a query's wire form; undefined when malformed. */
 export function parseHeaderQuery(query: string): [MapType, string][] | undefined {

@@ -1,6 +1,7 @@
 // What every VM of one host process shares: shared data, shared queues, the stats store, the
 // cluster table used by proxy_http_call, the log sink and level.
 
+import { randomFillSync } from 'node:crypto';
 import { WALL_CLOCK, type HostClock } from './clock.js';
 import { LOG_LEVEL_NAMES, LogLevel } from '../../src/abi/table.js';
 import type { Upstream } from './http-client.js';
@@ -33,6 +34,11 @@ export interface RuntimeOptions {
    * test or benchmark decides when a flush happens. Default: false (timers, as Envoy).
    */
   readonly manualTicks?: boolean;
+  /**
+   * Lean mode: what WASI random_get (and NodeHost's randomBytes) fill buffers with, so a test
+   * can fix a plugin's random draws (e.g. zeros). Default: node:crypto's randomFillSync.
+   */
+  readonly randomFill?: (bytes: Uint8Array) => void;
 }
 
 export function parseLogLevel(name: string): LogLevel {
@@ -58,6 +64,7 @@ export class HostRuntime {
   logLevel: LogLevel;
   readonly clock: HostClock;
   readonly manualTicks: boolean;
+  readonly randomFill: (bytes: Uint8Array) => void;
   private readonly sink: LogSink;
 
   constructor(options: RuntimeOptions = {}) {
@@ -65,6 +72,7 @@ export class HostRuntime {
     this.sink = options.logSink ?? stderrLogSink;
     this.clock = options.clock ?? WALL_CLOCK;
     this.manualTicks = options.manualTicks ?? false;
+    this.randomFill = options.randomFill ?? ((bytes) => void randomFillSync(bytes));
     const clusters = options.clusters ?? {};
     this.clusters = clusters instanceof Map ? new Map(clusters) : new Map(Object.entries(clusters));
   }

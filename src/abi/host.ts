@@ -73,6 +73,8 @@ export interface HostPrimitives {
   environ(): string[];
   /** Cryptographically random bytes (WASI random_get). */
   randomBytes(length: number): ArrayBuffer;
+  /** CRC-32 (gzip's) of the bytes as an unsigned number (a string: of its UTF-8). */
+  crc32(data: BytesIn): number;
 }
 
 // HostPrimitives and HOST_PRIMITIVES name the same operations (a compile error otherwise).
@@ -80,8 +82,21 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const primitivesMatch: Same<keyof HostPrimitives, (typeof HOST_PRIMITIVES)[number]> = true;
 void primitivesMatch;
 
+/** The Wasm bridge's log capture (table.ts CAPTURE_PRIMITIVES); optional: other hosts lack it. */
+export interface CapturePrimitives {
+  /**
+   * While `query` (a header query, '' = off) is set, a stream's log reads it inside Wasm
+   * (shims/capture.wat) and JS's proxy_on_log is entered only once per `batchRecords` records;
+   * takeLogBatch hands the records over (format: capture.wat). `fromStart` 1: the query's age
+   * entry is the stream's start (request.time), which the bridge then takes from the clock at the
+   * stream's context create instead of a property read.
+   */
+  setLogCapture?(query: string, batchRecords: number, fromStart?: number): Status;
+  takeLogBatch?(): string;
+}
+
 /** Everything a plugin's SDK can ask of whatever hosts it. */
-export interface Host extends Hostcalls, HostPrimitives {}
+export interface Host extends Hostcalls, HostPrimitives, CapturePrimitives {}
 
 /**
  * What the module offers the host: one function per entry of CALLBACKS, named as the export.

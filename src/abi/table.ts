@@ -205,10 +205,12 @@ export type Hostcall = (typeof HOSTCALLS)[number];
 // ---------------------------------------------------------------------------------------------
 
 /** Primitives every Host offers (the Node host implements them with node:crypto, TextEncoder...). */
-export const HOST_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes'] as const;
+export const HOST_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'crc32'] as const;
 /** Primitives only the Wasm bridge has: how the bundle registers its callbacks. */
 export const REGISTRATION_PRIMITIVES = ['registerCallbacks', 'setCallbackMasks'] as const;
-export const BRIDGE_PRIMITIVES = [...HOST_PRIMITIVES, ...REGISTRATION_PRIMITIVES] as const;
+/** Bridge-only and optional in Host (shims/capture.wat): the sender's in-Wasm log capture. */
+export const CAPTURE_PRIMITIVES = ['setLogCapture', 'takeLogBatch'] as const;
+export const BRIDGE_PRIMITIVES = [...HOST_PRIMITIVES, ...REGISTRATION_PRIMITIVES, ...CAPTURE_PRIMITIVES] as const;
 /** Global through which the snapshot initialiser hands the bridge object to the bundle. */
 export const BRIDGE_GLOBAL = '__acpwBridge';
 

@@ -1,6 +1,7 @@
 // Wire encodings of the ABI that the SDK writes and hosts read: property paths (segments joined
-// by NUL) and header queries (table.ts 'header_query'). Only the encoders live here; the hosts'
-// decoders are in host/core/header-query.ts, so each side is checked against the other.
+// by NUL) and header queries (table.ts 'header_query'). The encoders live here, and splitAgeEntry
+// (the SDK's log capture needs a query's shape too); the hosts' decoders are in
+// host/core/header-query.ts, so each side is checked against the other.
 
 import { HEADER_QUERY_AGE_MARK, MapType } from './table.js';
 
@@ -61,4 +62,15 @@ export function headerAgeQuery<const E extends readonly HeaderQueryEntry[]>(
   }
   const headers: string = headerQuery(entries);
   return `${headers}${headers === '' ? '' : '\0'}${HEADER_QUERY_AGE_MARK}${propertyPath(agePath)}` as HeaderAgeQuery<[...HeaderValues<E>, number | undefined]>;
+}
+
+/**
+ * A query's wire form split at its age entry: the header entries' part (for parseHeaderQuery)
+ * and the age property's path, or undefined without one.
+ */
+export function splitAgeEntry(query: string): [headers: string, agePath: string | undefined] {
+  if (query.startsWith(HEADER_QUERY_AGE_MARK)) return ['', query.slice(1)];
+  // header names hold no NUL and entries start with a digit: the first NUL + mark starts the age entry
+  const at = query.indexOf(`\0${HEADER_QUERY_AGE_MARK}`);
+  return at < 0 ? [query, undefined] : [query.slice(0, at), query.slice(at + 2)];
 }

@@ -10,6 +10,19 @@ export interface PutBatch {
   readonly datums: number;
   /** Byte length of `body` in UTF-8. */
   readonly bytes: number;
+  /** The datums' JSON texts, so held batches can be merged into fewer calls (mergeBatches). */
+  readonly parts?: readonly string[];
+}
+
+/** A batch that keeps its datums and builds its body when sent (held data is not stored twice). */
+class DatumBatch implements PutBatch {
+  constructor(private readonly head: string, readonly parts: readonly string[], readonly bytes: number) {}
+  get datums(): number {
+    return this.parts.length;
+  }
+  get body(): string {
+    return `${this.head}${this.parts.join(',')}]}`;
+  }
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -43,7 +56,7 @@ export function splitIntoBatches(
   let bytes = overhead;
   const close = (): void => {
     if (parts.length === 0) return;
-    batches.push({ body: head + parts.join(',') + tail, datums: parts.length, bytes });
+    batches.push(new DatumBatch(head, parts, bytes));
     parts = [];
     bytes = overhead;
   };
@@ -56,4 +69,18 @@ export function splitIntoBatches(
   }
   close();
   return batches;
+}
+
+/**
+ * Held batches (e.g. parked during an outage, one or more per window) re-split into as few calls
+ * as the limits allow, oldest datums first. Batches without parts are kept as they are.
+ */
+export function mergeBatches(namespace: string, batches: readonly PutBatch[]): PutBatch[] {
+  const kept: PutBatch[] = [];
+  const parts: string[] = [];
+  for (const batch of batches) {
+    if (batch.parts === undefined) kept.push(batch);
+    else for (const part of batch.parts) parts.push(part);
+  }
+  return [...kept, ...splitIntoBatches(namespace, parts)];
 }

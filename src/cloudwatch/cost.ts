@@ -1,5 +1,8 @@
 // The cost model the README quotes: PutMetricData calls and CloudWatch metrics per month for a
-// fleet of Envoys, against the original's one call per request.
+// fleet of Envoys, against the original's one call per request. Rollups (extra dimension sets
+// published from the same aggregate) add their own series to both terms; static dimensions add
+// none unless their values differ between Envoys (then count the series over the fleet in
+// `seriesTotal`).
 //
 // Prices default to the us-east-1 list prices (PutMetricData $0.01 per 1,000 requests; custom
 // metrics $0.30 for the first 10,000, $0.10 up to 250,000, $0.05 up to 1,000,000, $0.02 after).
@@ -12,7 +15,16 @@ export interface CostInput {
   /** Distinct dimension sets over the whole fleet (≥ seriesPerEnvoy). */
   readonly seriesTotal: number;
   readonly envoys: number;
+  /** Series the rollups add per Envoy and over the fleet (sum over rollups; default 0). */
+  readonly rollupSeriesPerEnvoy?: number;
+  readonly rollupSeriesTotal?: number;
   readonly publishIntervalMs: number;
+  /**
+   * The receiver's partial_publish_interval_millisecond (default: the window). Shorter: more
+   * sends per window, each carrying the window so far (≤ 2 datums per series), and the send that
+   * crosses a window boundary carries two windows.
+   */
+  readonly partialPublishIntervalMs?: number;
   /** Requests per second over the fleet, for the comparison with the original. */
   readonly requestsPerSecond?: number;
   readonly pricePerThousandCalls?: number;
@@ -21,6 +33,8 @@ export interface CostInput {
 
 export interface CostEstimate {
   readonly callsPerPublishPerEnvoy: number;
+  /** PutMetricData calls per window and Envoy (= callsPerPublishPerEnvoy without partial publishing). */
+  readonly callsPerWindowPerEnvoy: number;
   readonly putCallsPerMonth: number;
   /** Each series is two metrics: the count and the latency. */
   readonly metrics: number;
@@ -51,15 +65,20 @@ export function metricCost(metrics: number, tiers: readonly (readonly [number, n
 
 export function estimateCost(input: CostInput): CostEstimate {
   const pricePerCall = (input.pricePerThousandCalls ?? DEFAULT_PRICE_PER_THOUSAND_CALLS) / 1000;
-  const datumsPerEnvoy = 2 * input.seriesPerEnvoy;
+  const datumsPerEnvoy = 2 * (input.seriesPerEnvoy + (input.rollupSeriesPerEnvoy ?? 0));
   const callsPerPublishPerEnvoy = Math.ceil(datumsPerEnvoy / MAX_DATUMS_PER_CALL);
+  const partial = input.partialPublishIntervalMs ?? input.publishIntervalMs;
+  const sendsPerWindow = input.publishIntervalMs / partial;
+  const callsPerWindowPerEnvoy = partial >= input.publishIntervalMs
+    ? callsPerPublishPerEnvoy
+    : (sendsPerWindow - 1) * callsPerPublishPerEnvoy + Math.ceil((2 * datumsPerEnvoy) / MAX_DATUMS_PER_CALL);
   const publishesPerMonth = (SECONDS_PER_MONTH * 1000) / input.publishIntervalMs;
-  const putCallsPerMonth = callsPerPublishPerEnvoy * input.envoys * publishesPerMonth;
-  const metrics = 2 * input.seriesTotal;
+  const putCallsPerMonth = callsPerWindowPerEnvoy * input.envoys * publishesPerMonth;
+  const metrics = 2 * (input.seriesTotal + (input.rollupSeriesTotal ?? 0));
   const apiCostPerMonth = putCallsPerMonth * pricePerCall;
   const metricCostPerMonth = metricCost(metrics, input.metricTiers);
   const estimate: CostEstimate = {
-    callsPerPublishPerEnvoy, putCallsPerMonth, metrics, apiCostPerMonth, metricCostPerMonth,
+    callsPerPublishPerEnvoy, callsPerWindowPerEnvoy, putCallsPerMonth, metrics, apiCostPerMonth, metricCostPerMonth,
     totalPerMonth: apiCostPerMonth + metricCostPerMonth,
   };
   if (input.requestsPerSecond === undefined) return estimate;

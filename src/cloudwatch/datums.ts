@@ -2,10 +2,11 @@
 //  - the count metric as a statistic set: Sum = SampleCount = requests, Minimum = Maximum = 1,
 //    exactly what one datum of value 1 per request (the original) adds up to;
 //  - the latency metric as Values/Counts in Milliseconds (≤ 149 values, see latency.ts).
-// Timestamp is the start of the aggregation window, in epoch seconds.
+// Timestamp is the start of the aggregation window, in epoch seconds. Static dimensions from the
+// configuration follow the per-request ones on every datum.
 // Each datum is serialised on its own so the batcher can split by count and by bytes.
 
-import type { DimensionName } from '../config/receiver.js';
+import type { DimensionName, StaticDimension } from '../config/dimensions.js';
 import type { WindowSnapshot } from '../metrics/merger.js';
 
 export interface DatumSettings {
@@ -13,6 +14,8 @@ export interface DatumSettings {
   readonly latencyMetricName: string;
   readonly dimensions: readonly DimensionName[];
   readonly storageResolution: 1 | 60;
+  /** Appended to every datum's dimensions (default none). */
+  readonly staticDimensions?: readonly StaticDimension[];
 }
 
 /** Serialised MetricDatum objects, in order: for each series its count datum then its latency datum. */
@@ -22,6 +25,8 @@ export function buildDatums(snapshot: WindowSnapshot, settings: DatumSettings): 
   const latencyHead = `{"MetricName":${JSON.stringify(settings.latencyMetricName)},"Dimensions":`;
   const tail = `,"StorageResolution":${settings.storageResolution}}`;
   const names = settings.dimensions.map((name) => `{"Name":${JSON.stringify(name)},"Value":`);
+  let fixed = '';
+  for (const { name, value } of settings.staticDimensions ?? []) fixed += `,{"Name":${JSON.stringify(name)},"Value":${JSON.stringify(value)}}`;
   const out: string[] = [];
   for (const series of snapshot.series) {
     if (series.count <= 0) continue;
@@ -30,7 +35,7 @@ export function buildDatums(snapshot: WindowSnapshot, settings: DatumSettings): 
       if (i > 0) dimensions += ',';
       dimensions += names[i] + JSON.stringify(series.dimensionValues[i]) + '}';
     }
-    dimensions += ']';
+    dimensions += (names.length > 0 ? fixed : fixed.slice(1)) + ']';
     out.push(
       `${countHead}${dimensions},"Timestamp":${timestamp},"StatisticValues":{"SampleCount":${series.count},"Sum":${series.count},"Minimum":1,"Maximum":1},"Unit":"Count"${tail}`,
     );

@@ -8,8 +8,12 @@
 //    next publish (its datum timestamps never change) instead of being dropped, so a long
 //    outage is absorbed by the bounded buffer, which drops oldest first;
 //  - other client errors (4xx) are dropped at once and counted;
-//  - while shutting down, retries are immediate and a batch that runs out of retries is dropped,
-//    so the final publish ends.
+//  - a call that timed out (its body was sent; CloudWatch may have stored it) is retried only
+//    when `retryTimeouts` is set: a retry can double count, not retrying can lose the batch;
+//  - at each publish, held batches (new, or parked after running out of retries) are merged
+//    into as few calls as the limits allow (`rebatch`), so an outage's backlog goes out in
+//    ceil(datums / 1000) calls rather than one per window.
+// Nothing here runs at shutdown: Envoy cannot send from proxy_on_done (see src/receiver.ts).
 
 import { backoffDelayMs, RetryQuota } from './retry.js';
 import type { CallOutcome } from './response.js';
@@ -32,7 +36,7 @@ export interface PublisherEvents {
   /** A call that did not succeed; `willRetry` says whether a retry was scheduled. */
   failed(entry: OutboxEntry, outcome: Exclude<CallOutcome, { kind: 'success' }>, willRetry: boolean): void;
   /** Datums given up: a client error, the buffer bound, or shutdown. */
-  dropped(datums: number, reason: 'client_error' | 'buffer_full' | 'shutdown'): void;
+  dropped(datums: number, reason: 'client_error' | 'buffer_full' | 'timeout'): void;
 }
 
 /** Starts one call for the entry; must eventually call `publisher.complete(entry, outcome)`. */
@@ -44,13 +48,16 @@ export interface PublisherOptions {
   readonly random: () => number;
   readonly events: PublisherEvents;
   readonly startCall: StartCall;
+  /** Retry calls that timed out after sending (default false: a retry may double count). */
+  readonly retryTimeouts?: boolean;
+  /** Re-splits held batches into as few as possible (mergeBatches); default: no merging. */
+  readonly rebatch?: (batches: readonly PutBatch[]) => PutBatch[];
 }
 
 export class Publisher {
   private readonly entries: OutboxEntry[] = [];
   private readonly quota = new RetryQuota();
   private inFlight = 0;
-  private shuttingDown = false;
   private nextPublishMs = 0;
 
   constructor(private readonly options: PublisherOptions) {}
@@ -86,9 +93,6 @@ export class Publisher {
   /** Adds new batches (a publish) and tells the outbox when the publish after this one is due. */
   add(batches: readonly PutBatch[], nowMs: number, nextPublishMs: number): void {
     this.nextPublishMs = nextPublishMs;
-    for (const batch of batches) {
-      this.entries.push({ batch, retries: 0, quotaTaken: 0, notBeforeMs: nowMs, inFlight: false });
-    }
     // A batch parked after exhausting its retries gets a new round at each publish.
     for (const entry of this.entries) {
       if (!entry.inFlight && entry.retries > this.options.maxRetries) {
@@ -96,6 +100,25 @@ export class Publisher {
         entry.notBeforeMs = nowMs;
       }
     }
+    // Merge everything that waits for its first attempt of a round (not one in flight or on a
+    // retry backoff) with the new batches; the retry tokens they hold stay with the merged set.
+    const rebatch = this.options.rebatch;
+    const waiting = rebatch ? this.entries.filter((entry) => !entry.inFlight && entry.retries === 0) : [];
+    if (rebatch && waiting.length + batches.length > 1) {
+      let quotaTaken = 0;
+      for (const entry of waiting) {
+        quotaTaken += entry.quotaTaken;
+        this.remove(entry);
+      }
+      const merged = rebatch([...waiting.map((entry) => entry.batch), ...batches]);
+      merged.forEach((batch, i) => this.push(batch, nowMs, i === 0 ? quotaTaken : 0));
+      return;
+    }
+    for (const batch of batches) this.push(batch, nowMs, 0);
+  }
+
+  private push(batch: PutBatch, nowMs: number, quotaTaken: number): void {
+    this.entries.push({ batch, retries: 0, quotaTaken, notBeforeMs: nowMs, inFlight: false });
   }
 
   /** Starts the calls that are due. */
@@ -103,7 +126,7 @@ export class Publisher {
     // A copy: a call may complete synchronously (e.g. proxy_http_call refused) and edit the list.
     for (const entry of [...this.entries]) {
       if (this.inFlight >= this.options.maxInFlight) return;
-      if (entry.inFlight || (entry.notBeforeMs > nowMs && !this.shuttingDown)) continue;
+      if (entry.inFlight || entry.notBeforeMs > nowMs) continue;
       entry.inFlight = true;
       this.inFlight++;
       this.options.events.callStarted(entry);
@@ -128,22 +151,23 @@ export class Publisher {
       this.options.events.dropped(entry.batch.datums, 'client_error');
       return;
     }
-    const noResponse = outcome.kind === 'transient' && outcome.status === undefined;
+    if (outcome.kind === 'timeout' && !this.options.retryTimeouts) {
+      this.remove(entry);
+      this.options.events.failed(entry, outcome, false);
+      this.options.events.dropped(entry.batch.datums, 'timeout');
+      return;
+    }
+    const noResponse = outcome.kind === 'timeout' || (outcome.kind === 'transient' && outcome.status === undefined);
     const cost = entry.retries < this.options.maxRetries ? this.quota.acquire(noResponse) : 0;
     if (cost > 0) {
       entry.retries++;
       entry.quotaTaken += cost;
-      const delay = this.shuttingDown ? 0 : backoffDelayMs(entry.retries, outcome.kind === 'throttling', this.options.random);
+      const delay = backoffDelayMs(entry.retries, outcome.kind === 'throttling', this.options.random);
       entry.notBeforeMs = nowMs + delay;
       this.options.events.failed(entry, outcome, true);
       return;
     }
     this.options.events.failed(entry, outcome, false);
-    if (this.shuttingDown) {
-      this.remove(entry);
-      this.options.events.dropped(entry.batch.datums, 'shutdown');
-      return;
-    }
     // Out of retries for this round: park until the next publish, timestamps unchanged.
     entry.retries = this.options.maxRetries + 1;
     entry.notBeforeMs = Math.max(this.nextPublishMs, nowMs + 1);
@@ -163,14 +187,6 @@ export class Publisher {
     }
     if (dropped > 0) this.options.events.dropped(dropped, 'buffer_full');
     return dropped;
-  }
-
-  /** Final publish: no more waiting on timers; give up on batches that run out of retries. */
-  beginShutdown(): void {
-    this.shuttingDown = true;
-    for (const entry of this.entries) {
-      if (entry.retries > this.options.maxRetries) entry.retries = 0;
-    }
   }
 
   private remove(entry: OutboxEntry): void {

@@ -5,6 +5,8 @@
 export type CallOutcome =
   | { readonly kind: 'success' }
   | { readonly kind: 'throttling' | 'transient'; readonly code: string; readonly message: string; readonly status?: number }
+  /** Envoy's own answer to a call that exceeded its timeout: the body was sent, it may be stored. */
+  | { readonly kind: 'timeout'; readonly code: string; readonly message: string; readonly status: number }
   | { readonly kind: 'client_error'; readonly code: string; readonly message: string; readonly status: number };
 
 /** The call's answer as proxy_on_http_call_response gives it; no headers = no answer. */
@@ -79,6 +81,18 @@ export function parseAwsError(response: CallResponse, status: number): { code: s
   return { code: code || `HTTP${status}`, message: oneLine(message) };
 }
 
+/**
+ * Envoy answers a proxy_http_call that ran past its timeout itself: 504 with the body
+ * "upstream request timeout" (seen in Envoy 1.40; CloudWatch's own errors carry
+ * x-amzn-requestid). A connection that could not be made is a 503 "upstream connect error …"
+ * instead, so an unreachable endpoint is never taken for a timeout.
+ */
+export const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
+
+function isEnvoyTimeout(response: CallResponse, status: number): boolean {
+  return status === 504 && header(response.headers, 'x-amzn-requestid') === undefined && response.body().trim() === ENVOY_TIMEOUT_BODY;
+}
+
 export function classifyResponse(response: CallResponse): CallOutcome {
   if (response.headers.length === 0) {
     // Envoy reports a connection failure, a reset or a timeout as an answer without headers.
@@ -87,6 +101,7 @@ export function classifyResponse(response: CallResponse): CallOutcome {
   const status = Number(header(response.headers, ':status'));
   if (!Number.isInteger(status)) return { kind: 'transient', code: 'NoStatus', message: 'response without a valid :status' };
   if (status >= 200 && status < 300) return { kind: 'success' };
+  if (isEnvoyTimeout(response, status)) return { kind: 'timeout', code: 'Timeout', message: ENVOY_TIMEOUT_BODY, status };
   const { code, message } = parseAwsError(response, status);
   if (status === 429 || THROTTLING_CODES.has(code)) return { kind: 'throttling', code, message, status };
   if (TRANSIENT_STATUSES.has(status) || TRANSIENT_CODES.has(code) || status >= 500) return { kind: 'transient', code, message, status };

@@ -59,7 +59,8 @@ export interface SignerOptions {
   readonly region: string;
   /** `:authority` of the call, signed as the `host` header. */
   readonly endpoint: string;
-  readonly credentials: AwsCredentials;
+  /** Fixed keys, or a function asked at each signing (role credentials that rotate). */
+  readonly credentials: AwsCredentials | (() => AwsCredentials);
   readonly createPayloadHash: () => PayloadHash;
 }
 
@@ -70,18 +71,21 @@ export class PutMetricDataSigner {
   private readonly signer: SignatureV4;
 
   constructor(private readonly options: SignerOptions) {
-    const { accessKeyId, secretAccessKey, sessionToken } = options.credentials;
+    const identity = ({ accessKeyId, secretAccessKey, sessionToken }: AwsCredentials): AwsCredentials =>
+      (sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey });
+    const source = options.credentials;
     this.signer = new SignatureV4({
       service: SIGNING_SERVICE,
       region: options.region,
-      credentials: sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey },
+      credentials: typeof source === 'function' ? () => Promise.resolve(identity(source())) : identity(source),
       sha256: signingHashConstructor(options.createPayloadHash),
       // AWS JSON services do not need x-amz-content-sha256; the SDKs don't send it either.
       applyChecksum: false,
     });
   }
 
-  async sign(body: Uint8Array, nowMs: number): Promise<CallHeaders> {
+  /** `contentEncoding` 'gzip': the body is compressed; the header is signed with the compressed bytes. */
+  async sign(body: Uint8Array, nowMs: number, contentEncoding?: 'gzip'): Promise<CallHeaders> {
     const request: RequestToSign = {
       method: 'POST',
       protocol: 'https:',
@@ -92,6 +96,7 @@ export class PutMetricDataSigner {
         host: this.options.endpoint,
         'content-type': AWS_JSON_CONTENT_TYPE,
         'x-amz-target': PUT_METRIC_DATA_TARGET,
+        ...(contentEncoding !== undefined ? { 'content-encoding': contentEncoding } : {}),
       },
       body,
     };
@@ -103,4 +108,13 @@ export class PutMetricDataSigner {
     }
     return headers;
   }
+}
+
+/** Headers of an unsigned PutMetricData (credentials_source "envoy": Envoy's filter signs it). */
+export function unsignedHeaders(endpoint: string, contentEncoding?: 'gzip'): CallHeaders {
+  return [
+    [':method', 'POST'], [':path', '/'], [':authority', endpoint],
+    ['content-type', AWS_JSON_CONTENT_TYPE], ['x-amz-target', PUT_METRIC_DATA_TARGET],
+    ...(contentEncoding !== undefined ? [['content-encoding', contentEncoding] as [string, string]] : []),
+  ];
 }

@@ -95,6 +95,11 @@ export class FieldReader {
     return value;
   }
 
+  /** The raw value of a key with a shape of its own (checked by the caller); marks it as known. */
+  value(key: string): unknown {
+    return this.raw(key);
+  }
+
   boolean(key: string, defaultValue: boolean): boolean {
     const value = this.raw(key);
     if (value === undefined || value === null) return defaultValue;

@@ -28,3 +28,10 @@ export function cleanDimensionValue(value: string | undefined): string {
   if (NOT_PRINTABLE_ASCII.test(result)) result = result.replace(/[^\x20-\x7e]/g, '?');
   return HAS_NON_SPACE.test(result) ? result : UNKNOWN_VALUE;
 }
+
+const STATUS_CODE = /^[1-9]\d\d$/;
+
+/** The `status_class` dimension: "200" → "2xx"; placeholders and non-codes stay as they are. */
+export function statusClass(status: string): string {
+  return STATUS_CODE.test(status) ? `${status[0]}xx` : status;
+}

@@ -5,8 +5,8 @@
 // that window's overflow series, dimension values all `_overflow`); the datum budget is enforced
 // by the caller through `datumCount` and `dropOldest`, oldest window first.
 
-import type { DimensionName } from '../config/receiver.js';
-import { OVERFLOW_VALUE } from './dimensions.js';
+import type { DimensionName } from '../config/dimensions.js';
+import { OVERFLOW_VALUE, statusClass } from './dimensions.js';
 import { LatencyHistogram } from './latency.js';
 import type { WireMessage, WireSeries } from './wire.js';
 
@@ -89,15 +89,18 @@ export class Merger {
     return { overflowedSeries: overflowed };
   }
 
-  /** Removes and returns every buffered window, oldest first. */
-  drain(): WindowSnapshot[] {
+  /** Removes and returns the buffered windows that start before `beforeMs` (default: all), oldest first. */
+  drain(beforeMs: number = Infinity): WindowSnapshot[] {
     const snapshots: WindowSnapshot[] = [];
     for (const window of this.oldestFirst()) {
+      if (window.startMs >= beforeMs) break;
       snapshots.push({ windowStartMs: window.startMs, series: [...window.series.values()] });
+      this.windows.delete(window.startMs);
+      for (const series of window.series.values()) {
+        this.seriesTotal--;
+        this.datumTotal -= series.datums;
+      }
     }
-    this.windows.clear();
-    this.seriesTotal = 0;
-    this.datumTotal = 0;
     return snapshots;
   }
 
@@ -144,6 +147,6 @@ export class Merger {
   }
 
   private project(entry: WireSeries): string[] {
-    return this.dimensions.map((name) => entry[name]);
+    return this.dimensions.map((name) => (name === 'status_class' ? statusClass(entry.status) : entry[name]));
   }
 }

@@ -229,6 +229,11 @@ export abstract class Context {
     return new Uint8Array(this.host.utf8Encode(text));
   }
 
+  /** CRC-32 (gzip's) of the bytes, a string's of its UTF-8 (at Wasm speed in the bridge). */
+  crc32(data: BytesIn): number {
+    return this.host.crc32(data);
+  }
+
   /**
    * Makes this context the one later hostcalls act on. Rarely needed by hand: the SDK's methods
    * that depend on it (httpCall, setTickPeriod, done) restore it themselves when called outside
@@ -297,6 +302,15 @@ export class RootContext extends Context {
 
   /** A shared queue this VM registered has messages. */
   onQueueReady(_queueId: number): void {}
+
+  /**
+   * One stream's values of the plugin's `logCapture` query (definePlugin), read at its end:
+   * the headers, then the age entry's ns (number) if the query has one; undefined where absent.
+   * In Wasm the values are captured by the bridge and delivered in batches (at the latest
+   * before this root's onTick and onDone); in Node, at each stream's log. The array is reused:
+   * read it here, do not keep it.
+   */
+  onLogValues(_values: readonly (string | number | undefined)[]): void {}
 
   /** A foreign function call arrived (ABI 0.2.1; Envoy does not send these to plugins today). */
   onForeignFunction(_functionId: number, _dataSize: number): void {}

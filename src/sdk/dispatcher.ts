@@ -21,10 +21,10 @@
 
 import type { GuestCallbacks, Host } from '../abi/index.js';
 import type { PluginDefinition } from './plugin.js';
-import { CALLBACKS, LogLevel, type CallbackSpec } from '../abi/index.js';
+import { CALLBACKS, LogLevel, splitAgeEntry, type CallbackSpec } from '../abi/index.js';
 import { HttpContext, RootContext, rebindStatelessContext, type Context } from './context.js';
-import { describeError } from './errors.js';
-import { HttpCallResponse } from './hostcalls.js';
+import { describeError, HostcallError } from './errors.js';
+import { ageElementChecked, HttpCallResponse } from './hostcalls.js';
 import { HTTP_METHODS, overrides, ROOT_METHODS, STREAM_METHODS } from './methods.js';
 
 export interface Dispatcher {
@@ -59,6 +59,8 @@ export function statelessHttpCallback(plugin: PluginDefinition): string | undefi
 /** The callbacks root contexts need (by export name). */
 export function computeImplementedRoot(plugin: PluginDefinition): Set<string> {
   const implemented = new Set<string>(ROOT_ALWAYS);
+  // a log capture's batches are delivered at the latest before the root's tick and done
+  if (plugin.logCapture !== undefined) implemented.add('proxy_on_tick').add('proxy_on_done');
   for (const [callback, method] of Object.entries(ROOT_METHODS)) {
     if (overrides(plugin.rootPrototype, RootContext.prototype, method)) implemented.add(callback);
   }
@@ -68,6 +70,7 @@ export function computeImplementedRoot(plugin: PluginDefinition): Set<string> {
 /** The callbacks HTTP contexts need (by export name); `stateless`: see statelessHttpCallback. */
 export function computeImplementedHttp(plugin: PluginDefinition, stateless: boolean): Set<string> {
   const implemented = new Set<string>(HTTP_ALWAYS);
+  if (plugin.logCapture !== undefined) implemented.add('proxy_on_log');
   const httpPrototype = plugin.httpPrototype;
   if (httpPrototype === null) return implemented;
   const single = stateless ? statelessHttpCallback(plugin) : undefined;
@@ -78,6 +81,18 @@ export function computeImplementedHttp(plugin: PluginDefinition, stateless: bool
     if (httpPrototype === undefined || overrides(httpPrototype, HttpContext.prototype, method)) implemented.add(callback);
   }
   return implemented;
+}
+
+/**
+ * Every callback the plugin can ever want entered, whatever its mode (stateless or not): the
+ * exports a module built from it needs. The build drops the other proxy_on_* exports, because a
+ * host calls each exported stream callback per stream (Envoy: one V8 call each) even when the
+ * bridge would return at once.
+ */
+export function possibleCallbacks(plugin: PluginDefinition): Set<string> {
+  const possible = new Set([...computeImplementedRoot(plugin), ...computeImplementedHttp(plugin, false)]);
+  if (plugin.logCapture !== undefined) for (const name of HTTP_LIFECYCLE) possible.add(name); // several roots
+  return possible;
 }
 
 export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatcher {
@@ -117,10 +132,88 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     for (const listener of listeners) listener();
   };
 
+  // Log capture (plugin.logCapture): with one root, the Wasm bridge captures each stream's values
+  // (host.setLogCapture) and this dispatcher delivers them in batches; otherwise (Node, or
+  // several roots: a stream's root is known from its create) each stream's log reads them here.
+  const capture = plugin.logCapture;
+  const [captureHeaders, captureAgePath] = capture === undefined ? ['', undefined] : splitAgeEntry(capture.query);
+  /** Values per record: the header entries, then the age entry if any. */
+  const captureFields = (captureHeaders === '' ? 0 : captureHeaders.split('\0').length) + (captureAgePath === undefined ? 0 : 1);
+  const captureAgeAt = captureAgePath === undefined ? -1 : captureFields - 1;
+  /**
+   * The age of request.time (the stream's start) is what a latency is: the bridge can time it
+   * from the stream's context create by the clock (a cheap hostcall) rather than read the
+   * property at log (Envoy evaluates an attribute path: measured ~4 µs per request).
+   */
+  const captureFromStart = captureAgePath === 'request\0time' ? 1 : 0;
+  /** Reused for every record (onLogValues must not keep it). */
+  const captureValues: (string | number | undefined)[] = new Array<string | number | undefined>(captureFields);
+  let bridgeCapture = false;
+  /** Several roots: each stream's root, from create to delete. */
+  const streamRoots = new Map<number, RootContext>();
+
+  /** A batch from takeLogBatch (format: shims/capture.wat) to `root`, record by record. */
+  const deliverBatch = (root: RootContext, text: string): void => {
+    if (text.length <= 2) return;
+    const parts = text.split('\0');
+    const values = captureValues;
+    const n = captureFields;
+    const last = parts.length - 1; // the text ends with a NUL: parts[last] is ''
+    for (var at = 1; at + n <= last; at += n) { // parts[0]: the flag
+      for (var k = 0; k < n; k++) {
+        var v = parts[at + k]!;
+        values[k] = v === '\u0001' ? undefined : k === captureAgeAt ? +v : v;
+      }
+      try {
+        root.onLogValues(values);
+      } catch (error) {
+        report('proxy_on_log', root.contextId, error);
+      }
+    }
+  };
+  /** What the bridge holds, to the root it was captured for (before that root's tick/done/delete). */
+  const drainCapture = (root: RootContext | undefined): void => {
+    if (bridgeCapture && root !== undefined && root === singleRoot) deliverBatch(root, host.takeLogBatch!());
+  };
+  /** A stream's log: the batch if the bridge says it is full, else this stream's values read here. */
+  const captureLog = (contextId: number): void => {
+    if (roots.has(contextId)) return;
+    if (bridgeCapture) {
+      const text = host.takeLogBatch!();
+      if (singleRoot !== undefined) deliverBatch(singleRoot, text);
+      if (text.charCodeAt(0) !== 48) return; // '0': this stream's record did not fit, read it below
+    }
+    const root = singleRoot ?? streamRoots.get(contextId);
+    if (root === undefined || capture === undefined) return;
+    try {
+      const result = host.getHeaderMapsValues(capture.query);
+      if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
+      const age = result[result.length - 1];
+      root.onLogValues(captureAgeAt >= 0 && typeof age === 'number' && age < 0 ? ageElementChecked(result) : result);
+    } catch (error) {
+      report('proxy_on_log', contextId, error);
+    }
+  };
+  const setBridgeCapture = (on: boolean): void => {
+    if (capture === undefined || host.setLogCapture === undefined || on === bridgeCapture) return;
+    if (!on) drainCapture(singleRoot);
+    bridgeCapture = on && host.setLogCapture(capture.query, capture.batchRecords, captureFromStart) === 0;
+    if (!on) host.setLogCapture('', 0);
+  };
+
   const rootsChanged = (): void => {
     const count = roots.size + brokenRoots.size;
+    if (count !== 1) setBridgeCapture(false); // to the root it was captured for, still singleRoot here
     singleRoot = count === 1 ? roots.values().next().value : undefined;
     if (count > 1) endStatelessMode(); // which root would a stream belong to? Only create tells
+    if (count > 1 && capture !== undefined && !implementedHttp.has('proxy_on_context_create')) {
+      for (const name of HTTP_LIFECYCLE) {
+        implementedHttp.add(name);
+        implemented.add(name);
+      }
+      for (const listener of listeners) listener();
+    }
+    if (count === 1 && singleRoot !== undefined) setBridgeCapture(true);
   };
 
   /** A context made on the fly that makes an httpCall is kept, so its response finds it. */
@@ -187,6 +280,10 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
         }
         return 0;
       }
+      if (capture !== undefined) {
+        const parent = roots.get(parentContextId);
+        if (parent !== undefined && roots.size > 1) streamRoots.set(contextId, parent);
+      }
       if (stateless) return 0; // built on its callback (a host may still call create: Node)
       unrouted.add(contextId); // until a context is kept for it
       const root = roots.get(parentContextId);
@@ -211,10 +308,12 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     const failed = spec.name === 'proxy_on_vm_start' || spec.name === 'proxy_on_configure' ? 0 : spec.fallback;
     const bool = spec.result === 'bool';
     const invalidateLog = spec.name !== 'proxy_on_foreign_function';
+    const drain = spec.name === 'proxy_on_tick'; // a log capture's records before the tick
     return (contextId: number, a?: number, b?: number): number => {
       const root = roots.get(contextId);
       if (root === undefined) return spec.fallback;
       if (invalidateLog) root.log.invalidate();
+      if (drain) drainCapture(root);
       running.contextId = contextId;
       try {
         const result = (root[method] as (a?: number, b?: number) => unknown)(a, b);
@@ -232,6 +331,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     const context = contextOf(contextId);
     if (context === undefined) return 1;
     running.contextId = contextId;
+    if (context instanceof RootContext) drainCapture(context);
     try {
       return context.onDone() === false ? 0 : 1;
     } catch (error) {
@@ -243,6 +343,10 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   };
 
   const onDelete = (contextId: number): number => {
+    if (capture !== undefined) {
+      streamRoots.delete(contextId);
+      drainCapture(roots.get(contextId));
+    }
     const stream = streams.get(contextId);
     const context: Context | undefined = stream ?? roots.get(contextId);
     if (context === undefined) {
@@ -350,6 +454,13 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     if (handlers[spec.name] !== undefined) continue; // done: roots and streams alike, above
     if (rootMethod !== undefined) handlers[spec.name] = rootHandler(spec, rootMethod);
     else if (streamMethod !== undefined) handlers[spec.name] = streamHandler(spec, streamMethod);
+  }
+  const streamLog = handlers.proxy_on_log;
+  if (capture !== undefined && streamLog !== undefined) {
+    handlers.proxy_on_log = (contextId: number): number => {
+      captureLog(contextId);
+      return plugin.httpPrototype === null ? 0 : streamLog(contextId); // no HTTP class: the capture is all
+    };
   }
 
   // One function per CALLBACKS entry; the ones this SDK does not route (TCP stream callbacks)

@@ -10,7 +10,7 @@
 // mode): all state lives in context objects. The classes (not instances) are declared so the
 // dispatcher can tell statically which callbacks the plugin overrides.
 
-import type { Host } from '../abi/index.js';
+import type { HeaderAgeQuery, HeaderQuery, Host } from '../abi/index.js';
 import { HttpContext, RootContext, StatelessHttpContext } from './context.js';
 import { HTTP_LIFETIME_METHODS, overrides, STREAM_METHODS } from './methods.js';
 
@@ -28,7 +28,26 @@ export interface PluginSpec<R extends RootContext> {
    * Omit for a plugin without HTTP contexts (e.g. a singleton service).
    */
   readonly http?: HttpContextClass<R>;
+  /**
+   * Values to read at every stream's end (a hostcalls.headerQuery or headerAgeQuery), handed to
+   * the root's onLogValues: in Wasm captured by the bridge without entering JS per stream and
+   * delivered in batches of `batchRecords` (default 64). For plugins whose per-stream work is
+   * "read some values at the end, aggregate them in the root". In Wasm an age entry of
+   * ['request', 'time'] is timed from the stream's context create (when the filter chain is made,
+   * right after the request headers; Envoy's request.time is the stream's creation, earlier by
+   * the header parsing), sparing a property read per stream.
+   */
+  readonly logCapture?: { readonly query: HeaderQuery<LogValuesOf<R>> | HeaderAgeQuery<LogValuesOf<R>>; readonly batchRecords?: number };
 }
+
+/**
+ * The values the root's onLogValues takes: a log capture's query must answer that type (e.g. the
+ * sender's RequestValues), so the query and its consumer cannot drift apart.
+ */
+export type LogValuesOf<R extends RootContext> = Parameters<R['onLogValues']>[0];
+
+/** Records per batch of a log capture unless the plugin says otherwise. */
+export const DEFAULT_LOG_BATCH_RECORDS = 64;
 
 export interface PluginDefinition {
   readonly name: string;
@@ -47,6 +66,8 @@ export interface PluginDefinition {
    * dispatcher reuses across streams (context.ts); undefined for any other plugin.
    */
   readonly statelessCallback: string | undefined;
+  /** PluginSpec.logCapture, with its default applied. */
+  readonly logCapture?: { readonly query: string; readonly batchRecords: number };
 }
 
 function isSubclass(candidate: unknown, base: abstract new (...args: never[]) => object): boolean {
@@ -90,11 +111,18 @@ export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): Plugin
 
   const statelessCallback = statelessCallbackOf(spec.name, httpPrototype);
 
+  const capture = spec.logCapture;
+  if (capture !== undefined && (typeof capture.query !== 'string' || capture.query === '')) {
+    throw new TypeError(`definePlugin(${spec.name}): \`logCapture.query\` must be a header query (hostcalls.headerQuery / headerAgeQuery)`);
+  }
   return {
     name: spec.name,
     rootPrototype,
     httpPrototype,
     statelessCallback,
+    ...(capture !== undefined
+      ? { logCapture: { query: capture.query, batchRecords: Math.max(1, Math.floor(capture.batchRecords ?? DEFAULT_LOG_BATCH_RECORDS)) } }
+      : {}),
     createRootContext(contextId: number, host: Host): RootContext {
       return new rootClass(contextId, host);
     },

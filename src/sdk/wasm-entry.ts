@@ -26,7 +26,6 @@ interface Bridge extends Host {
   setCallbackMasks(rootMask: number, httpMask: number): number;
 }
 
-
 function takeBridge(): Bridge {
   const g = globalThis as Record<string, unknown>;
   const bridge = g[BRIDGE_GLOBAL] as Record<string, unknown> | undefined;

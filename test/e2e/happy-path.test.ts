@@ -1,11 +1,11 @@
-// Issue 3 acceptance, happy path: requests through the local host's HTTP front end (built
-// sender.wasm + receiver.wasm from envoy.yaml) reach moto as CloudWatch data that boto3 reads
+// Issue 3 acceptance, happy path, in real Envoy (--concurrency 2): concurrent requests through
+// Envoy's listener (built sender.wasm + receiver.wasm from envoy.yaml) reach moto as CloudWatch data that boto3 reads
 // back with the right counts per (host, method, path, status); latency is published for the same
 // series; a non-matching host is not recorded; the query string never becomes a dimension.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byDimensions, publishedSeries, type PublishedSeries } from '../support/cloudwatch-summary.js';
-import { adminStats, pollUntil, queryWindow, startE2eHost, VARIED_ROUTES, type E2eHost, type FrontEndRequest } from '../support/e2e.js';
+import { pollUntil, queryWindow, startE2e, VARIED_ROUTES, type E2e, type FrontEndRequest } from '../support/e2e.js';
 import { startMoto, type MotoServer } from '../support/moto.js';
 
 const NAMESPACE = 'AWSCloudWatchProxyWasm-e2e-happy';
@@ -18,31 +18,36 @@ const TRAFFIC: readonly (FrontEndRequest & { times: number; status: number })[] 
   { host: 'example.com', method: 'POST', path: '/missing', times: 4, status: 404 },
   { host: 'api.example.com', method: 'GET', path: '/fail?user=42', times: 2, status: 503 },
   { host: 'other.net', method: 'GET', path: '/test', times: 3, status: 200 },
+  { host: 'upper.example.org', method: 'GET', path: '/case?q=1', times: 2, status: 200 },
+  { host: 'example.com.evil.net', method: 'GET', path: '/test', times: 1, status: 200 },
+  { host: 'API.Example.COM', method: 'GET', path: '/mixed', times: 1, status: 200 },
 ];
 const EXPECTED_COUNTS = {
   'example.com|GET|/test|200': 5,
   'example.com|PUT|/test|200': 1,
   'example.com|POST|/missing|404': 4,
   'api.example.com|GET|/fail|503': 2,
+  'upper.example.org|GET|/case|200': 2,
+  'API.Example.COM|GET|/mixed|200': 1,
 };
-const RECORDED = 12;
+const RECORDED = 15;
 
 let moto: MotoServer;
-let e2e: E2eHost;
+let e2e: E2e;
 let series: PublishedSeries[];
 const statuses: number[] = [];
 
 beforeAll(async () => {
   moto = await startMoto();
-  e2e = await startE2eHost({
+  e2e = await startE2e({
     cloudwatch: `127.0.0.1:${moto.port}`,
     routes: VARIED_ROUTES,
     receiver: { metric_namespace: NAMESPACE },
-    sender: { match_hosts: ['example.com', '*.example.com'] },
+    // Exact, wildcard, and an exact entry in another case (hosts match case-insensitively).
+    sender: { match_hosts: ['example.com', '*.example.com', 'UPPER.Example.ORG'] },
   });
-  expect(e2e.host.failures).toEqual([]);
-  // All at once: the front end serves concurrent requests while the sender VMs record them
-  // (issue 6 acceptance); Promise.all keeps the answers in request order.
+  // All at once: Envoy's two workers serve concurrent requests while their sender VMs record
+  // them; Promise.all keeps the answers in request order.
   statuses.push(...await Promise.all(TRAFFIC.flatMap((req) => Array.from({ length: req.times }, () => e2e.send(req)))));
   const { start, end } = queryWindow();
   series = await pollUntil(
@@ -85,17 +90,19 @@ describe('happy path: front end → sender → queue → receiver → moto', () 
   it('does not record a host outside match_hosts, and strips query strings from the path', () => {
     const hosts = new Set(series.map((s) => s.dimensions.host));
     expect(hosts).not.toContain('other.net');
+    expect(hosts).not.toContain('example.com.evil.net');
     for (const s of series) expect(s.dimensions.path).not.toContain('?');
     expect(series.some((s) => JSON.stringify(s).includes('secret'))).toBe(false);
   });
 
   it('counts what it did in the plugin counters shown on the admin /stats', async () => {
-    expect(e2e.counter('acpw.sender.requests_recorded')).toBe(RECORDED);
-    expect(e2e.counter('acpw.receiver.datums_published')).toBeGreaterThanOrEqual(2 * Object.keys(EXPECTED_COUNTS).length);
-    expect(e2e.counter('acpw.receiver.put_failures')).toBe(0);
-    expect(e2e.counter('acpw.receiver.messages_malformed')).toBe(0);
-    const stats = await adminStats(e2e.host);
-    expect(stats).toContain(`acpw.sender.requests_recorded: ${RECORDED}`);
-    expect(stats).toMatch(/acpw\.receiver\.datums_published: [1-9]/);
+    expect(await e2e.counter('acpw.sender.requests_recorded')).toBe(RECORDED);
+    expect(await e2e.counter('acpw.receiver.datums_published')).toBeGreaterThanOrEqual(2 * Object.keys(EXPECTED_COUNTS).length);
+    expect(await e2e.counter('acpw.receiver.put_failures')).toBe(0);
+    expect(await e2e.counter('acpw.receiver.messages_malformed')).toBe(0);
+    // As an operator sees them: Envoy prefixes plugin metrics with wasmcustom.
+    const stats = await e2e.envoy.admin('/stats?filter=acpw');
+    expect(stats).toContain(`wasmcustom.acpw.sender.requests_recorded: ${RECORDED}`);
+    expect(stats).toMatch(/wasmcustom\.acpw\.receiver\.datums_published: [1-9]/);
   });
 });

@@ -1,12 +1,13 @@
 // The command line: bad flags exit 2 with the usage; a real run prints what it started, serves,
 // and drains cleanly on SIGTERM (proxy_on_done on every root) with exit code 0.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../support/run-process.js';
 import { buildFixture } from './support/wat.js';
 
 let dir: string;
@@ -42,12 +43,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const CLI = ['--import', 'tsx', 'host/cli.ts'];
 
 describe('host CLI', () => {
-  it('rejects a bad flag with exit code 2 and the usage', () => {
-    const r = spawnSync(process.execPath, [...CLI, '--workers', 'zero'], { encoding: 'utf8' });
+  it('rejects a bad flag with exit code 2 and the usage', async () => {
+    const r = await runProcess(process.execPath, [...CLI, '--workers', 'zero']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--workers 'zero' must be a positive integer");
     expect(r.stderr).toContain('usage: npm run host');
-    const c = spawnSync(process.execPath, [...CLI, '--cluster', 'nope'], { encoding: 'utf8' });
+    const c = await runProcess(process.execPath, [...CLI, '--cluster', 'nope']);
     expect(c.status).toBe(2);
     expect(c.stderr).toContain('expected NAME=HOST:PORT');
   });

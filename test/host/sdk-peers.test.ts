@@ -11,9 +11,9 @@ import { loadWasmModule } from '../../host/guests/wasm.js';
 import { createVm } from '../../host/vm-factory.js';
 import { buildAssemblyScriptPeer, buildGoPeer, goUnavailableReason } from '../support/peers.js';
 
-const GO_UNAVAILABLE = goUnavailableReason();
+const GO_UNAVAILABLE = await goUnavailableReason();
 
-const PEERS: readonly { sdk: string; build: () => string; skip?: string }[] = [
+const PEERS: readonly { sdk: string; build: () => Promise<string>; skip?: string }[] = [
   { sdk: 'AssemblyScript (@solo-io/proxy-runtime 0.1.8)', build: buildAssemblyScriptPeer },
   { sdk: 'Go (wasip1)', build: buildGoPeer, ...(GO_UNAVAILABLE ? { skip: GO_UNAVAILABLE } : {}) },
 ];
@@ -21,9 +21,9 @@ const PEERS: readonly { sdk: string; build: () => string; skip?: string }[] = [
 describe.each(PEERS)('$sdk SDK sender peer', ({ build, skip }) => {
   let file = '';
 
-  beforeAll(() => {
-    if (!skip) file = build();
-  });
+  beforeAll(async () => {
+    if (!skip) file = await build();
+  }, 300_000);
 
   it.skipIf(skip !== undefined)(`runs streams and ticks, and enqueues aggregates${skip ? ` (skipped: ${skip})` : ''}`, async () => {
     const runtime = new HostRuntime({ logSink: () => undefined });

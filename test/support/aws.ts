@@ -140,6 +140,24 @@ export async function createIamUser(
   });
 }
 
+export interface RoleSessions {
+  readonly roleArn: string;
+  /** Temporary credentials (ASIA… key, secret, session token) of the role, one per AssumeRole. */
+  readonly sessions: readonly (AwsCredentials & { readonly sessionToken: string })[];
+}
+
+/**
+ * An IAM role holding `policyDocument` (default: the minimal policy, plus moto's alias), assumed
+ * `sessions` times through moto's STS. moto checks such a session's token on every request
+ * (X-Amz-Security-Token must match), so these stand in for instance-profile or task-role
+ * credentials. Call before enforceSigV4 (AssumeRole needs no signature then).
+ */
+export async function createRoleSessions(
+  target: Target & { readonly roleName: string; readonly sessions: number; readonly policyDocument?: object },
+): Promise<RoleSessions> {
+  return callTool<RoleSessions>('create-role-sessions', { ...target, policyDocument: target.policyDocument ?? MINIMAL_PUBLISH_POLICY });
+}
+
 export interface EnforcedAuth {
   /** Has only the README's minimal policy (plus moto's alias of it): give these to the receiver. */
   readonly publisher: CreatedIdentity;

@@ -23,6 +23,8 @@ export interface SummaryQuery {
   readonly start: number;
   readonly end: number;
   readonly credentials?: AwsCredentials;
+  /** Match dimension sets exactly, as CloudWatch does (see cloudwatch_summary.py); needed with rollups. */
+  readonly exactDimensions?: boolean;
 }
 
 export async function publishedSeries(query: SummaryQuery): Promise<PublishedSeries[]> {

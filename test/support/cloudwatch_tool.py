@@ -12,6 +12,9 @@ moto accepts while it does not enforce authentication). Commands and their other
                                                       -> {"datapoints": [...] sorted by Timestamp}
   create-iam-user   userName, policyDocument (object), motoServiceAlias (bool, default true)
                                                       -> {"userName", "accessKeyId", "secretAccessKey", "policyArns"}
+  create-role-sessions  roleName, policyDocument (object), sessions (int): an IAM role with the policy
+                    (and moto's alias of it), assumed `sessions` times through STS
+                                                      -> {"roleArn", "sessions": [{accessKeyId, secretAccessKey, sessionToken}]}
 An AWS error prints {"error": {"code", "message", "httpStatus"}} and exits with status 3.
 """
 
@@ -112,6 +115,22 @@ def create_iam_user(request):
     }
 
 
+def create_role_sessions(request):
+    iam = client("iam", request)
+    sts = client("sts", request)
+    role = request["roleName"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    document = request["policyDocument"]
+    for name, policy in ((f"{role}-policy", document), (f"{role}-moto-alias", alias_for_moto(document))):
+        iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(policy))
+    sessions = []
+    for index in range(request.get("sessions", 1)):
+        creds = sts.assume_role(RoleArn=arn, RoleSessionName=f"{role}-{index}")["Credentials"]
+        sessions.append({"accessKeyId": creds["AccessKeyId"], "secretAccessKey": creds["SecretAccessKey"], "sessionToken": creds["SessionToken"]})
+    return {"roleArn": arn, "sessions": sessions}
+
+
 def alias_for_moto(document):
     def rename(action):
         return "monitoring:" + action[len("cloudwatch:"):] if action.startswith("cloudwatch:") else action
@@ -142,6 +161,7 @@ COMMANDS = {
     "list-metrics": list_metrics,
     "get-statistics": get_statistics,
     "create-iam-user": create_iam_user,
+    "create-role-sessions": create_role_sessions,
 }
 
 

@@ -6,6 +6,7 @@
 
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 
 export type Fault =
   /** Answer this instead of forwarding. */
@@ -14,7 +15,22 @@ export type Fault =
    * Hold the request without answering, then drop the connection; never forwarded, so a caller
    * that timed out and retried does not get its data stored twice.
    */
-  | { readonly kind: 'stall'; readonly ms: number };
+  | { readonly kind: 'stall'; readonly ms: number }
+  /**
+   * Forward at once (the target stores it) but hold the answer this long: a caller that times
+   * out meanwhile does not know its call was applied.
+   */
+  | { readonly kind: 'slow'; readonly ms: number };
+
+export interface ForwardedRequest {
+  /** The body as UTF-8 text (gunzipped when it came with Content-Encoding: gzip). */
+  readonly body: string;
+  readonly status: number;
+  /** The bytes as they arrived, and their Content-Encoding (undefined: none). */
+  readonly raw: Buffer;
+  readonly contentEncoding: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
 
 export interface FaultProxy {
   readonly port: number;
@@ -23,9 +39,11 @@ export interface FaultProxy {
   /** Requests forwarded to the target and answered by it. */
   readonly passedThrough: number;
   /** Every forwarded request body with the target's answer status, in order. */
-  readonly forwarded: readonly { readonly body: string; readonly status: number }[];
+  readonly forwarded: readonly ForwardedRequest[];
   /** Stalled requests whose caller closed the connection before the stall ended (it timed out). */
   readonly abandoned: number;
+  /** Drops the faults not used yet: from now on every request passes through. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -39,15 +57,24 @@ export function awsJsonError(status: number, type: string, message: string): Fau
   };
 }
 
-export async function startFaultProxy(target: { host: string; port: number }, plan: readonly Fault[]): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Listen on this loopback port (default: one the OS picks), e.g. one the caller kept closed so far. */
+  readonly port?: number;
+}
+
+export async function startFaultProxy(
+  target: { host: string; port: number },
+  plan: readonly Fault[],
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
   const faults = [...plan];
   let received = 0;
   let passedThrough = 0;
   let abandoned = 0;
-  const forwarded: { body: string; status: number }[] = [];
+  const forwarded: ForwardedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, answerAfterMs = 0): void => {
     const upstream = request(
       { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false },
       (answer) => {
@@ -55,10 +82,21 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
         answer.on('end', () => {
           passedThrough++;
-          forwarded.push({ body: body.toString('utf8'), status: answer.statusCode ?? 0 });
-          if (res.destroyed) return;
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          res.end(Buffer.concat(chunks));
+          const contentEncoding = req.headers['content-encoding'];
+          let text: string;
+          try {
+            text = (contentEncoding === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+          } catch (error) {
+            text = `<not gzip: ${error instanceof Error ? error.message : String(error)}>`;
+          }
+          forwarded.push({ body: text, status: answer.statusCode ?? 0, raw: body, contentEncoding, headers: { ...req.headers } });
+          const reply = (): void => {
+            if (res.destroyed) return;
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(chunks));
+          };
+          if (answerAfterMs > 0) setTimeout(reply, answerAfterMs);
+          else reply();
         });
       },
     );
@@ -74,6 +112,7 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
       const body = Buffer.concat(chunks);
       const fault = faults.shift();
       if (fault === undefined) forward(req, body, res);
+      else if (fault.kind === 'slow') forward(req, body, res, fault.ms);
       else if (fault.kind === 'answer') {
         res.writeHead(fault.status, { ...fault.headers, 'content-length': String(Buffer.byteLength(fault.body)) });
         res.end(fault.body);
@@ -95,7 +134,10 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   return {
     port,
@@ -108,6 +150,9 @@ export async function startFaultProxy(target: { host: string; port: number }, pl
     forwarded,
     get abandoned() {
       return abandoned;
+    },
+    clearFaults: () => {
+      faults.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

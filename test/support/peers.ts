@@ -3,41 +3,42 @@
 //   AssemblyScript: @solo-io/proxy-runtime 0.1.8 (ABI 0.2.0), pinned in bench/assemblyscript.
 //   Go: the Go SDK on wasip1 (reactor, -buildmode=c-shared), when `go` is on PATH.
 
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from './python.js';
+import { runProcess, runProcessOrThrow } from './run-process.js';
 
 const AS_DIR = join(REPO_ROOT, 'bench', 'assemblyscript');
 const GO_DIR = join(REPO_ROOT, 'bench', 'go');
-const BUILD_TIMEOUT_MS = 110_000;
+// Generous: asc takes ~30 s alone and minutes on a 2-core machine shared with other work.
+const BUILD_TIMEOUT_MS = 240_000;
 
 /** npm ci of the pinned packages when missing, then asc; returns the .wasm path. Throws on failure. */
-export function buildAssemblyScriptPeer(): string {
+export async function buildAssemblyScriptPeer(): Promise<string> {
   if (!existsSync(join(AS_DIR, 'node_modules', 'assemblyscript'))) {
-    execFileSync('npm', ['ci', '--prefix', AS_DIR, '--no-audit', '--no-fund', '--loglevel=error'], {
-      cwd: REPO_ROOT, stdio: 'pipe', timeout: BUILD_TIMEOUT_MS,
+    await runProcessOrThrow('npm', ['ci', '--prefix', AS_DIR, '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: REPO_ROOT, timeoutMs: BUILD_TIMEOUT_MS,
     });
   }
-  execFileSync(process.execPath, [join(AS_DIR, 'build.mjs')], { cwd: AS_DIR, stdio: 'pipe', timeout: BUILD_TIMEOUT_MS });
+  await runProcessOrThrow(process.execPath, [join(AS_DIR, 'build.mjs')], { cwd: AS_DIR, timeoutMs: BUILD_TIMEOUT_MS });
   const out = join(AS_DIR, 'build', 'sender.wasm');
   if (!existsSync(out)) throw new Error(`the AssemblyScript peer build wrote no ${out}`);
   return out;
 }
 
 /** Why the Go peer cannot be built here, or undefined when `go` runs. */
-export function goUnavailableReason(): string | undefined {
-  const probe = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) return 'go not found on PATH';
+export async function goUnavailableReason(): Promise<string | undefined> {
+  const probe = await runProcess('go', ['version'], { timeoutMs: 30_000 }).catch(() => undefined);
+  if (probe === undefined || probe.status !== 0) return 'go not found on PATH';
   return undefined;
 }
 
 /** go build for wasip1 into a temporary directory; returns the .wasm path. Throws on failure. */
-export function buildGoPeer(): string {
+export async function buildGoPeer(): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), 'acpw-go-peer-')), 'sender.wasm');
-  execFileSync('go', ['build', '-buildmode=c-shared', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
-    cwd: GO_DIR, stdio: 'pipe', timeout: BUILD_TIMEOUT_MS,
+  await runProcessOrThrow('go', ['build', '-buildmode=c-shared', '-trimpath', '-ldflags=-s -w', '-o', out, '.'], {
+    cwd: GO_DIR, timeoutMs: BUILD_TIMEOUT_MS,
     env: { ...process.env, GOOS: 'wasip1', GOARCH: 'wasm', GOFLAGS: '-mod=readonly', CGO_ENABLED: '0' },
   });
   return out;

@@ -48,13 +48,15 @@ export interface StartOptions {
   readonly clockStartMs?: number;
   /** Clusters for proxy_http_call (e.g. in-memory upstreams: Upstream.handle). */
   readonly clusters?: Readonly<Record<string, Upstream>>;
+  /** What the host's random source gives (RuntimeOptions.randomFill), e.g. zeros. */
+  readonly randomFill?: (bytes: Uint8Array) => void;
 }
 
 export function startPlugin(mode: PluginMode, subject: PluginUnderTest, options: StartOptions = {}): StartedPlugin {
   const clock = new ManualClock(options.clockStartMs);
   const logs: LogEntry[] = [];
   // every level reaches `logs` (tests look for debug lines too)
-  const runtime = new HostRuntime({ clock, manualTicks: true, logLevel: LogLevel.Trace, logSink: (entry) => logs.push(entry), ...(options.clusters ? { clusters: options.clusters } : {}) });
+  const runtime = new HostRuntime({ clock, manualTicks: true, logLevel: LogLevel.Trace, logSink: (entry) => logs.push(entry), ...(options.clusters ? { clusters: options.clusters } : {}), ...(options.randomFill ? { randomFill: options.randomFill } : {}) });
   options.beforeStart?.(runtime);
   const wasmPath = join(REPO_ROOT, subject.wasm);
   if (mode === 'built .wasm' && !existsSync(wasmPath)) throw new Error(`${subject.wasm} is missing: run node build.mjs first`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PutBatch } from '../../src/cloudwatch/batches.js';
+import { mergeBatches, splitIntoBatches, type PutBatch } from '../../src/cloudwatch/batches.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from '../../src/cloudwatch/publisher.js';
 import type { CallOutcome } from '../../src/cloudwatch/response.js';
 
@@ -116,17 +116,38 @@ describe('publisher (outbox)', () => {
     expect(publisher.idle).toBe(true);
   });
 
-  it('on shutdown retries at once and gives up when retries run out', () => {
-    const { publisher, started, log } = harness(1, 4, () => 0.9);
+  it('gives up a timed-out call unless retryTimeouts is set', () => {
+    const TIMEOUT: CallOutcome = { kind: 'timeout', code: 'Timeout', message: 'upstream request timeout', status: 504 };
+    const { publisher, started, log } = harness();
     publisher.add([batch(2)], 0, 60_000);
-    publisher.beginShutdown();
     publisher.pump(0);
-    publisher.complete(started[0]!, E500, 0);
-    publisher.pump(0); // no waiting on the backoff
-    expect(started).toHaveLength(2);
-    publisher.complete(started[1]!, E500, 0);
-    expect(log.slice(-2)).toEqual(['fail InternalFailure retry=false retries=1', 'drop 2 shutdown']);
+    publisher.complete(started[0]!, TIMEOUT, 1);
+    expect(log.slice(-2)).toEqual(['fail Timeout retry=false retries=0', 'drop 2 timeout']);
     expect(publisher.idle).toBe(true);
+    const retrying = new Publisher({ maxRetries: 3, maxInFlight: 4, random: () => 0, events: { callStarted() {}, succeeded() {}, failed() {}, dropped() {} }, startCall: (e) => started.push(e), retryTimeouts: true });
+    retrying.add([batch(2)], 0, 60_000);
+    retrying.pump(0);
+    retrying.complete(started[1]!, TIMEOUT, 1);
+    retrying.pump(1);
+    expect(started).toHaveLength(3);
+    expect(retrying.retryTokens).toBe(490); // a timeout retry costs 10 tokens, as in the SDKs
+  });
+
+  it('merges parked and new batches into as few calls as the limits allow', () => {
+    const started: OutboxEntry[] = [];
+    const events: PublisherEvents = { callStarted() {}, succeeded() {}, failed() {}, dropped() {} };
+    const publisher = new Publisher({ maxRetries: 0, maxInFlight: 4, random: () => 0, events, startCall: (e) => started.push(e), rebatch: (bs) => mergeBatches('ns', bs) });
+    const window = (w: number) => splitIntoBatches('ns', Array.from({ length: 600 }, (_, i) => `{"w":${w},"i":${i}}`));
+    for (let w = 0; w < 3; w++) {
+      publisher.add(window(w), w * 60_000, (w + 1) * 60_000);
+      publisher.pump(w * 60_000);
+      for (const entry of started.splice(0)) publisher.complete(entry, E500, w * 60_000 + 1); // parked
+    }
+    publisher.add([], 180_000, 240_000);
+    publisher.pump(180_000);
+    expect(started.map((e) => e.batch.datums)).toEqual([1000, 800]);
+    const first = JSON.parse(started[0]!.batch.body) as { MetricData: { w: number }[] };
+    expect(first.MetricData[0]).toEqual({ w: 0, i: 0 }); // oldest first
   });
 
   it('ignores a second completion of the same call', () => {

@@ -191,5 +191,14 @@ describe('cost model', () => {
     expect(estimate.originalApiCostPerMonth).toBeCloseTo(25_920);
     expect(estimateCost({ seriesPerEnvoy: 1200, seriesTotal: 1200, envoys: 1, publishIntervalMs: 1000 }).callsPerPublishPerEnvoy).toBe(3);
   });
+
+  it('counts the extra calls of partial publishing: one per send, two windows in the send crossing a boundary', () => {
+    const base = { seriesPerEnvoy: 100, seriesTotal: 100, envoys: 10, publishIntervalMs: 60_000 };
+    expect(estimateCost({ ...base, partialPublishIntervalMs: 60_000 }).putCallsPerMonth).toBe(10 * 43_200);
+    expect(estimateCost({ ...base, partialPublishIntervalMs: 10_000 }).callsPerWindowPerEnvoy).toBe(6);
+    expect(estimateCost({ ...base, partialPublishIntervalMs: 10_000 }).apiCostPerMonth).toBeCloseTo(25.92);
+    // 1,000 series: 2,000 datums a window (2 calls), 4,000 in the boundary send (4 calls).
+    expect(estimateCost({ ...base, seriesPerEnvoy: 1000, seriesTotal: 1000, partialPublishIntervalMs: 10_000 }).callsPerWindowPerEnvoy).toBe(5 * 2 + 4);
+  });
 });
 

@@ -101,17 +101,23 @@ describe('receiver configuration', () => {
       region: 'us-east-1',
       clusterName: 'cloudwatch_api',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'SECRET-wJalrXUtnFEMI' },
+      credentialsSource: { kind: 'static' },
       endpoint: 'monitoring.us-east-1.amazonaws.com',
-      httpRequestTimeoutMs: 5000,
+      httpRequestTimeoutMs: 10000,
       namespace: 'AWSCloudWatchProxyWasm',
       metricName: 'RequestCount',
       latencyMetricName: 'RequestLatency',
       publishIntervalMs: 60000,
+      partialPublishIntervalMs: 60000,
+      retryTimeouts: false,
       dimensions: ['host', 'method', 'path', 'status'],
       storageResolution: 60,
       maxSeries: 10000,
       maxRetries: 3,
       maxBufferedDatums: 100000,
+      requestCompression: { enabled: true, minBytes: 10240 },
+      staticDimensions: [],
+      rollups: [],
     });
     expect(RECEIVER_DEFAULTS.dimensions).toEqual(DIMENSION_NAMES);
   });
@@ -176,7 +182,7 @@ describe('receiver configuration', () => {
       .toEqual(['status', 'host']);
     expect(ok(parseReceiverConfig(JSON.stringify({ ...RECEIVER_MINIMAL, dimensions: [] }), noEnv)).dimensions).toEqual([]);
     expect(errors(parseReceiverConfig(JSON.stringify({ ...RECEIVER_MINIMAL, dimensions: ['host', 'Host'] }), noEnv))[0])
-      .toBe('configuration key "dimensions" item 1 must be one of "host", "method", "path", "status" (got "Host")');
+      .toBe('configuration key "dimensions" item 1 must be one of "host", "method", "path", "status", "status_class" (got "Host")');
     expect(errors(parseReceiverConfig(JSON.stringify({ ...RECEIVER_MINIMAL, dimensions: ['host', 'host'] }), noEnv))[0])
       .toBe('configuration key "dimensions" lists "host" twice');
   });

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fromUtf8, utf8 } from '../../host/core/bytes.js';
 import type { HttpCallOutcome, Upstream } from '../../host/core/http-client.js';
-import { LogLevel } from '../../src/abi/table.js';
+import { LogLevel } from '../../src/sdk/index.js';
 import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
 import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
 import { bucketValueMs } from '../../src/metrics/latency.js';
 import { PLUGIN_MODES, startPlugin, type PluginMode } from '../support/plugin-vm.js';
+import { BASE_CONFIG as FAKE_BASE_CONFIG, start as startOnFakeHost } from './receiver-harness.js';
 
 const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
 const TOKEN = 'SESSION-TOKEN-VALUE';
@@ -50,14 +51,21 @@ function start(mode: PluginMode, config: Record<string, unknown>, env: Record<st
       return () => undefined;
     },
   };
+  // The send offset is the VM's first Math.random draw (at configure); both ways it is 0 here,
+  // so sends fall on the interval's boundaries: in-process Math.random is mocked once, and the
+  // built .wasm's generator is seeded from the host's random source, all zeros (first draw ~1e-14).
+  const random = mode === 'TypeScript in-process' ? vi.spyOn(Math, 'random').mockReturnValueOnce(0) : undefined;
   const p = startPlugin(mode, { plugin: receiver, wasm: 'receiver.wasm' }, {
     vmId: 'receiver', pluginConfiguration: JSON.stringify(config), environment: env, clusters: { cloudwatch_api: cloudwatch },
-    clockStartMs: T0_MS + 1000,
+    clockStartMs: T0_MS + 1000, randomFill: (bytes) => bytes.fill(0),
   });
+  random?.mockRestore();
   const configured = p.vm.state === 'running' ? 1 : 0;
   const queueId = p.runtime.sharedQueues.resolve('receiver', QUEUE_NAME);
+  /** Into the queue without a notice (e.g. a sender's last flush, after the last delivery). */
+  const enqueue = (text: string) => p.runtime.sharedQueues.enqueue(queueId!, utf8(text));
   const send = (text: string) => {
-    p.runtime.sharedQueues.enqueue(queueId!, utf8(text));
+    enqueue(text);
     p.vm.notify(queueId!, p.vm.rootContextId); // now, as a test would: the host's own notice comes later and finds it drained
   };
   const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
@@ -90,7 +98,7 @@ function start(mode: PluginMode, config: Record<string, unknown>, env: Record<st
     get doneCalls(): number { return p.vm.doneCalls; },
   };
   const allLogs = () => p.logs.map((entry) => entry.message).join('\n');
-  return { host, configured, queueId, send, sendSeries, at, respond, stop, refuseCalls, counter, bodyOf, allLogs };
+  return { host, configured, queueId, enqueue, send, sendSeries, at, respond, stop, refuseCalls, counter, bodyOf, allLogs };
 }
 
 describe.each(PLUGIN_MODES)('receiver plugin (%s)', (mode) => {
@@ -134,7 +142,7 @@ describe('publishing', () => {
     expect(r.host.httpCallRecords).toHaveLength(1);
     const call = r.host.httpCallRecords[0]!;
     expect(call.cluster).toBe('cloudwatch_api');
-    expect(call.timeoutMs).toBe(5000);
+    expect(call.timeoutMs).toBe(10000);
     const headers = new Map<string, string>();
     for (let i = 0; i < call.headers.length; i += 2) headers.set(call.headers[i]!, call.headers[i + 1]!);
     expect(headers.get(':method')).toBe('POST');
@@ -276,49 +284,107 @@ describe('publishing', () => {
 });
 
 describe('shutdown', () => {
-  it('publishes what is buffered, returns false, and calls done() after the last response', async () => {
+  it('sends nothing from proxy_on_done, finishes at once, and counts what it held (queue included)', async () => {
     const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    expect(await r.stop()).toBe(0);
+    // A sender's last flush, enqueued after the receiver's last queue delivery.
+    r.enqueue(encodeMessage({ windowStartMs: T0_MS + 2000, series: [series('b.test', 1)] }));
+    expect(await r.stop()).toBe(1);
     await settle();
-    expect(r.host.httpCallRecords).toHaveLength(1);
-    expect(r.host.doneCalls).toBe(0);
-    await r.respond(0, 200);
-    expect(r.host.doneCalls).toBe(1);
-    expect(r.counter('datums_published')).toBe(1);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    expect(r.counter('datums_dropped')).toBe(2);
+    expect(r.allLogs()).toContain('receiver: shutting down: 2 datum(s) not sent (0 call(s) in flight abandoned)');
   });
 
-  it('also sends what arrives on the queue while the final publish is in flight', async () => {
-    const r = start(mode, BASE_CONFIG);
-    r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    await r.stop();
-    await settle();
-    r.sendSeries(T0_MS + 2000, series('late.test', 2));
-    await settle();
-    expect(r.host.httpCallRecords).toHaveLength(2);
-    expect(r.host.httpCallRecords[1]!.body).toContain('late.test');
-    await r.respond(0, 200);
-    expect(r.host.doneCalls).toBe(0);
-    await r.respond(1, 200);
-    expect(r.host.doneCalls).toBe(1);
-  });
-
-  it('finishes at once when nothing is buffered', async () => {
+  it('finishes at once when nothing is held, without a warning', async () => {
     const r = start(mode, BASE_CONFIG);
     expect(await r.stop()).toBe(1);
     expect(r.host.httpCallRecords).toHaveLength(0);
-  });
-
-  it('retries immediately during shutdown and gives up after max_retries', async () => {
-    const r = start(mode, { ...BASE_CONFIG, max_retries: 1 });
-    r.sendSeries(T0_MS + 1000, series('a.test', 3));
-    await r.stop();
-    await settle();
-    await r.respond(0, 500);
-    expect(r.host.httpCallRecords).toHaveLength(2);
-    await r.respond(1, 500);
-    expect(r.counter('datums_dropped')).toBe(1);
-    expect(r.host.doneCalls).toBe(1);
+    expect(r.allLogs()).not.toContain('shutting down');
   });
 });
+
+describe('timing', () => {
+  it('sends the current window so far every partial_publish_interval_millisecond, stamped with the window start', async () => {
+    const r = start(mode, { ...BASE_CONFIG, partial_publish_interval_millisecond: 10_000 });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 10_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    r.sendSeries(T0_MS + 12_000, series('a.test', 5));
+    await r.at(T0_MS + 20_000);
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    for (const [i, sum] of [[0, 2], [1, 5]] as const) {
+      expect(r.bodyOf(i).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: sum } });
+    }
+  });
+
+  it('refuses a partial-publish interval longer than the window', () => {
+    const r = start(mode, { ...BASE_CONFIG, partial_publish_interval_millisecond: 120_000 });
+    expect(r.configured).toBe(0);
+    expect(r.allLogs()).toContain('configuration key "partial_publish_interval_millisecond" must not exceed publish_interval_millisecond (60000), got 120000');
+  });
+
+  it('after an outage sends the held windows in ceil(datums / 1000) calls', async () => {
+    const r = start(mode, { ...BASE_CONFIG, max_retries: 0 });
+    const hosts = Array.from({ length: 450 }, (_, i) => `h${i}.test`);
+    let calls = 0;
+    for (let w = 0; w < 3; w++) {
+      r.sendSeries(T0_MS + w * 60_000 + 1000, ...hosts.map((h) => series(h, 1)));
+      await r.at(T0_MS + (w + 1) * 60_000);
+      while (calls < r.host.httpCallRecords.length) await r.respond(calls++, 503);
+    }
+    // 3 windows × 450 datums = 1,350 held; the 4th publish adds nothing new.
+    const before = r.host.httpCallRecords.length;
+    await r.at(T0_MS + 4 * 60_000);
+    const sent = r.host.httpCallRecords.slice(before).map((_, i) => r.bodyOf(before + i).MetricData.length);
+    expect(sent).toEqual([1000, 350]);
+  });
+});
+
+describe('timeouts', () => {
+  const timeout = (r: ReturnType<typeof start>, index: number) => r.respond(index, 504, 'upstream request timeout');
+
+  it('does not retry a call Envoy timed out (it may be stored), counting its datums as dropped', async () => {
+    const r = start(mode, BASE_CONFIG);
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await timeout(r, 0);
+    await r.at(T0_MS + 61_000);
+    await r.at(T0_MS + 120_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.counter('datums_dropped')).toBe(1);
+    expect(r.allLogs()).toContain('not retried (CloudWatch may have stored it; retry_timeouts is false), 1 datum(s) given up');
+  });
+
+  it('retries it with retry_timeouts: true', async () => {
+    const r = start(mode, { ...BASE_CONFIG, retry_timeouts: true });
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 60_000);
+    await timeout(r, 0);
+    await r.at(T0_MS + 60_200);
+    expect(r.host.httpCallRecords).toHaveLength(2);
+    expect(r.host.httpCallRecords[1]!.body).toBe(r.host.httpCallRecords[0]!.body);
+  });
+});
+});
+
+// FakeHost only: a send offset other than 0 needs the first Math.random draw chosen (mocked),
+// which the built .wasm's engine-seeded generator does not allow.
+describe('receiver plugin (FakeHost): timing', () => {
+  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
+    const r = startOnFakeHost(FAKE_BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
+    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
+    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
+    await r.at(T0_MS + 89_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    await r.at(T0_MS + 90_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
+    await r.at(T0_MS + 150_000);
+    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
+  });
 });

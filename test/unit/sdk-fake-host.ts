@@ -378,6 +378,10 @@ export class FakeHost implements Host {
     throw new Error('FakeHost.sha256 is not used by the SDK tests');
   }
 
+  crc32(_data: BytesIn): number {
+    throw new Error('FakeHost.crc32 is not used by the SDK tests');
+  }
+
   utf8Encode(value: string): ArrayBuffer {
     return bytes(value);
   }

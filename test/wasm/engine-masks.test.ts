@@ -3,14 +3,14 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LogLevel, MapType } from '../../src/abi/table.js';
-import { buildFixture } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
 
 let module: WasmModule;
 
-beforeAll(() => {
-  module = compileModule(buildFixture('test/fixtures/engine/masks-probe.ts', 'masks-probe', 'engine-masks'));
-});
+beforeAll(async () => {
+  module = compileModule(await buildFixture('test/fixtures/engine/masks-probe.ts', 'masks-probe', 'engine-masks'));
+}, BUILD_TIMEOUT_MS);
 
 describe('bridge masks per context kind', () => {
   it('enters JS for a root\'s create/done/delete but only for log on a stream', () => {

@@ -1,18 +1,20 @@
-// SHA-256 through the BUILT module's bridge (WAT), against FIPS 180-4 vectors and node:crypto.
+// SHA-256 through the BUILT module's bridge (WAT), against FIPS 180-4 vectors and node:crypto;
+// CRC-32 (shims/crc32.wat, gzip's trailer) against node:zlib.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFixture } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, compileModule } from '../fixtures/engine/harness.js';
 
 let h: MiniHost;
 
-beforeAll(() => {
-  const module = compileModule(buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
+beforeAll(async () => {
+  const module = compileModule(await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
   h = MiniHost.instantiate(module);
   h.call('proxy_on_context_create', 1, 0);
   h.call('proxy_on_vm_start', 1, 0);
-});
+}, BUILD_TIMEOUT_MS);
 
 const node = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 const wasm = (data: Uint8Array, fn = 1): string => {
@@ -65,5 +67,36 @@ describe('SHA-256 in the bridge', () => {
       const expected = createHmac('sha256', key).update(msg).digest('hex');
       expect(h.foreign(6, Buffer.from(JSON.stringify({ key, msg })))).toEqual([`hmac ${expected}`]);
     }
+  });
+});
+
+const wasmCrc = (data: Uint8Array): [number, number] => {
+  const out = h.foreign(18, data);
+  expect(out).toHaveLength(1);
+  const match = /^crc (\d+) (\d+)$/.exec(out[0]!);
+  expect(match, out[0]).not.toBeNull();
+  return [Number(match![1]), Number(match![2])];
+};
+
+describe('CRC-32 in the bridge', () => {
+  it('matches the check value and node:zlib on empty, short and 1 MB inputs', () => {
+    expect(wasmCrc(Buffer.from('123456789'))[0]).toBe(0xcbf43926); // the CRC-32/ISO-HDLC check value
+    for (const n of [0, 1, 2, 3, 255, 256, 4097, 65_537, 1024 * 1024]) {
+      const data = randomBytes(n);
+      const [all, half] = wasmCrc(data);
+      expect(all, `length ${n}`).toBe(crc32(data) >>> 0);
+      expect(half, `second half of ${n}`).toBe(crc32(data.subarray(n >> 1)) >>> 0);
+    }
+  });
+
+  it('gives unsigned values (high bit set) on many random inputs', () => {
+    let highBit = 0;
+    for (let i = 0; i < 500; i++) {
+      const data = randomBytes(i % 97);
+      const [all] = wasmCrc(data);
+      expect(all).toBe(crc32(data) >>> 0);
+      if (all >= 0x8000_0000) highBit++;
+    }
+    expect(highBit).toBeGreaterThan(100);
   });
 });

@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BytesIn, Host } from '../../src/abi/host.js';
-import { buildFixture } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, compileModule } from '../fixtures/engine/harness.js';
 import { SIGNING_FIXTURE, makeSigner } from '../fixtures/engine/signer-probe.js';
 
@@ -17,10 +17,10 @@ const nodeHost = {
 } as unknown as Host;
 
 let h: MiniHost;
-beforeAll(() => {
-  h = MiniHost.instantiate(compileModule(buildFixture('test/fixtures/engine/signer-probe.ts', 'signer-probe', 'engine-signer')));
+beforeAll(async () => {
+  h = MiniHost.instantiate(compileModule(await buildFixture('test/fixtures/engine/signer-probe.ts', 'signer-probe', 'engine-signer')));
   h.call('proxy_on_context_create', 1, 0);
-});
+}, BUILD_TIMEOUT_MS);
 
 describe('SigV4 inside the module', () => {
   it('produces the same signed headers as in Node, for small and ~700 KB bodies', async () => {

@@ -6,14 +6,14 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LogLevel, MapType, Status } from '../../src/abi/table.js';
-import { buildFixture } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, WA, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
 
 let module: WasmModule;
 
-beforeAll(() => {
-  module = compileModule(buildFixture('test/wasm/fixtures/stream-end-probe.ts', 'stream-end-probe', 'engine-stream-end'));
-});
+beforeAll(async () => {
+  module = compileModule(await buildFixture('test/wasm/fixtures/stream-end-probe.ts', 'stream-end-probe', 'engine-stream-end'));
+}, BUILD_TIMEOUT_MS);
 
 /** The engine test host plus int64 properties and a clock the test sets. */
 function instantiate(properties: Map<string, bigint>, nowNs: bigint): MiniHost {

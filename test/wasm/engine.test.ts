@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel } from '../../src/abi/table.js';
-import { buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
+import { BUILD_TIMEOUT_MS, buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
 import { MiniHost, WA, compileModule, type HarnessOptions, type WasmModule } from '../fixtures/engine/harness.js';
 
 /** WASI preview1 functions Envoy registers (proxy-wasm-cpp-host); nothing else may be imported. */
@@ -32,11 +32,11 @@ let withSecret: string;
 let withoutSecret: string;
 let probe: WasmModule;
 
-beforeAll(() => {
-  withSecret = buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-secret', { ACPW_TEST_SECRET: SECRET });
-  withoutSecret = buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-plain', { ACPW_TEST_SECRET: '' });
+beforeAll(async () => {
+  withSecret = await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-secret', { ACPW_TEST_SECRET: SECRET });
+  withoutSecret = await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-plain', { ACPW_TEST_SECRET: '' });
   probe = compileModule(withSecret);
-});
+}, BUILD_TIMEOUT_MS);
 
 function checkInterface(module: WasmModule): void {
   const exports = WA.Module.exports(module).map((e) => e.name).sort();
