@@ -51,6 +51,10 @@ export class ManualClock implements HostClock {
     this.ns = BigInt(Math.round(ms * 1e3)) * 1000n;
   }
 
+  setNs(ns: bigint): void {
+    this.ns = ns;
+  }
+
   advanceMs(ms: number): void {
     this.ns += BigInt(Math.round(ms * 1e6));
   }

@@ -12,7 +12,7 @@
 import type { FlatPairs } from '../../src/abi/host.js';
 import { Action, StreamType } from '../../src/abi/table.js';
 import { EMPTY_BYTES, toBytes, type Bytes } from './bytes.js';
-import { WALL_CLOCK, type HostClock } from './clock.js';
+import { ManualClock, WALL_CLOCK, type HostClock } from './clock.js';
 import { HeaderMap } from './header-map.js';
 import { Exposed, type LocalReply, type StreamHooks, type StreamInfo, type StreamState } from './stream-state.js';
 import type { Vm } from './vm.js';
@@ -214,6 +214,25 @@ export class HttpStream implements StreamHooks {
     info.requestDurationMs ??= this.clock.nowMs() - info.startTimeMs;
   }
 
+  /**
+   * Runs `create` at the stream's start time: Envoy makes a stream's contexts when it starts
+   * (request.time), so a plugin timing the stream from its create (the bridge's log capture)
+   * sees the same latency as one reading request.time. Only a ManualClock (lean mode) can be
+   * set back for it; it is restored at once. The wall clock has no past streams to model.
+   */
+  private atStreamStart<T>(create: () => T): T {
+    const clock = this.clock;
+    const startMs = this.state.info.startTimeMs;
+    if (!(clock instanceof ManualClock) || startMs >= clock.nowMs()) return create();
+    const now = clock.nowNs();
+    clock.setMs(startMs);
+    try {
+      return create();
+    } finally {
+      clock.setNs(now);
+    }
+  }
+
   // -- plan --------------------------------------------------------------------------------------
 
   private execute(step: Step, slot: number): number {
@@ -221,7 +240,7 @@ export class HttpStream implements StreamHooks {
     switch (step) {
       case Step.RequestHeaders: {
         const f = this.slots[slot]!;
-        if (f.contextId === 0) f.contextId = f.vm.createStreamContext(state);
+        if (f.contextId === 0) f.contextId = this.atStreamStart(() => f.vm.createStreamContext(state));
         const eos = this.requestBody || this.requestTrailers ? 0 : 1;
         if (eos && slot === 0) this.requestReceived();
         return this.call(f, Exposed.RequestHeaders, 'proxy_on_request_headers', state.requestHeaders?.size ?? 0, eos);

@@ -4,7 +4,6 @@
 // timed with the host's nanosecond clock and reported at debug level (bytes before and after,
 // µs per step), which is how the README's figures were measured in real Envoy.
 
-import type { LogMessage } from '../sdk/index.js';
 import type { PutBatch } from './batches.js';
 import { COMPRESS_FOREIGN_FUNCTION, encodeBody, type CompressionSettings, type EncodedBody } from './compression.js';
 
@@ -15,8 +14,9 @@ export interface CompressorHost {
   callForeignFunction(name: string, argument: ArrayBuffer): ArrayBuffer | undefined;
   crc32(data: ArrayBuffer): number;
   nowNs(): number;
-  warn(message: LogMessage): void;
-  debug(message: LogMessage): void;
+  // as the SDK's Logger takes them (domain code imports no SDK): a function is built only if logged
+  warn(message: string | (() => string)): void;
+  debug(message: string | (() => string)): void;
 }
 
 export interface WireBody {

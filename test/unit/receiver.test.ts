@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { fromUtf8, utf8 } from '../../host/core/bytes.js';
 import type { HttpCallOutcome, Upstream } from '../../host/core/http-client.js';
@@ -47,7 +48,10 @@ function start(mode: PluginMode, config: Record<string, unknown>, env: Record<st
   const cloudwatch: Upstream = {
     host: 'in-memory', port: 0,
     handle: (request, done) => {
-      calls.push({ cluster: 'cloudwatch_api', headers: [...request.headers], body: fromUtf8(request.body), timeoutMs: request.timeoutMs, done });
+      // the host has Envoy's `compress` foreign function: large bodies arrive gzipped (gzip.test.ts checks the wire)
+      const gzipped = request.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-encoding' && request.headers[i + 1] === 'gzip');
+      const body = fromUtf8(gzipped ? new Uint8Array(gunzipSync(request.body)) : request.body);
+      calls.push({ cluster: 'cloudwatch_api', headers: [...request.headers], body, timeoutMs: request.timeoutMs, done });
       return () => undefined;
     },
   };

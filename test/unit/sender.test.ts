@@ -228,10 +228,14 @@ describe.each(PLUGIN_MODES)('sender plugin (%s)', (mode) => {
     const s = startSender(mode, { receiver_vm_id: RECEIVER, max_series: 50_000 });
     for (let i = 0; i < 10_001; i++) s.request('a.test', 'GET', `/p${i}`, 200);
     const early = s.messages();
-    expect(early).toHaveLength(1); // 10,000 series + 10,000 latency buckets = the 20,000-entry bound
-    expect(early[0]!.series).toHaveLength(10_000);
+    // In Wasm the bridge hands the log capture's records over in batches (64), so the bound is
+    // seen when the batch holding it arrives: at the latest before the tick's own flush.
+    if (mode === 'TypeScript in-process') expect(early).toHaveLength(1);
     s.tick();
-    expect(s.messages()[0]!.series.map((x) => x.path)).toEqual(['/p10000']);
+    const messages = [...early, ...s.messages()];
+    expect(messages).toHaveLength(2);
+    expect(messages[0]!.series).toHaveLength(10_000); // 10,000 series + 10,000 latency buckets = the 20,000-entry bound
+    expect(messages[1]!.series.map((x) => x.path)).toEqual(['/p10000']);
   });
 
   it('keeps aggregates while the receiver queue is missing, then delivers them in order', () => {
