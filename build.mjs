@@ -2,8 +2,9 @@
 // The build, top to bottom: typecheck → bundle → bridge → merge → snapshot → optimise.
 //
 //   node build.mjs                          sender.wasm and receiver.wasm at the repository root
-//   node build.mjs --entry f.ts --out x.wasm  one module from a fixture (default export: a
-//                                           (host) => Dispatcher factory; used by the tests)
+//   node build.mjs --entry f.ts --out x.wasm  one module from a plugin file (default export:
+//                                           definePlugin(...), as in examples/) or a test fixture
+//                                           (default export: a (host) => Dispatcher factory)
 //   --skip-typecheck                        skip `tsc --noEmit` (tests building fixtures)
 //
 // Intermediate files go to build/. Nothing outside the repository is read, and nothing from the
@@ -31,24 +32,25 @@ export const FEATURES = [
   'reference-types', 'multivalue', 'extended-const', 'call-indirect-overlong',
 ];
 
-const USAGE = `usage: node build.mjs [--skip-typecheck] [--quiet] [--entry FILE.ts --out FILE.wasm]
+const USAGE = `usage: node build.mjs [--skip-typecheck] [--quiet] [--entry FILE.ts --out FILE.wasm]...
   no --entry: builds sender.wasm and receiver.wasm from src/sender.ts and src/receiver.ts
-  --entry:    builds one module from a fixture whose default export is (host) => { callbacks, implemented }`;
+  --entry:    builds one module from a plugin file (default export: definePlugin(...), e.g. examples/)
+              or a fixture whose default export is (host) => { callbacks, implemented }`;
 
 class BuildError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { entry: null, out: null, typecheck: true, quiet: false };
+  const opts = { entries: [], outs: [], typecheck: true, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--entry') opts.entry = argv[++i];
-    else if (a === '--out') opts.out = argv[++i];
+    if (a === '--entry') opts.entries.push(argv[++i]);
+    else if (a === '--out') opts.outs.push(argv[++i]);
     else if (a === '--skip-typecheck') opts.typecheck = false;
     else if (a === '--quiet') opts.quiet = true;
     else if (a === '--help' || a === '-h') { console.log(USAGE); process.exit(0); }
     else throw new BuildError(`unknown argument '${a}' (expected --entry FILE --out FILE, --skip-typecheck, --quiet)`);
   }
-  if ((opts.entry === null) !== (opts.out === null)) throw new BuildError('--entry and --out go together');
+  if (opts.entries.length !== opts.outs.length) throw new BuildError('--entry and --out go together (one --out per --entry)');
   return opts;
 }
 
@@ -113,7 +115,7 @@ async function loadAbiTable() {
 async function buildBridge(table) {
   const wat = generateBridgeWat({
     hostcalls: table.HOSTCALLS, callbacks: table.CALLBACKS,
-    isComposite: table.isComposite, headerQueryAgeMark: table.HEADER_QUERY_AGE_MARK,
+    isComposite: table.isComposite, headerQueryAgeMark: table.HEADER_QUERY_AGE_MARK, primitives: table.BRIDGE_PRIMITIVES,
   });
   writeFileSync(join(buildDir, 'bridge.wat'), wat);
   const wabt = await require('wabt')();
@@ -157,7 +159,7 @@ async function possibleCallbacksOf(target) {
   const entry = JSON.stringify('./' + relative(root, target.entry).split('\\').join('/'));
   await esbuild.build({
     stdin: {
-      contents: `import plugin from ${entry};\nimport { possibleCallbacks } from './src/abi/dispatcher.ts';\nexport default [...possibleCallbacks(plugin)];\n`,
+      contents: `import plugin from ${entry};\nimport { possibleCallbacks } from './src/sdk/dispatcher.ts';\nexport default [...possibleCallbacks(plugin)];\n`,
       resolveDir: root, sourcefile: `${target.name}-callbacks.ts`, loader: 'ts',
     },
     // browser, as the product bundle: the Node builds of @smithy/* need require() of node:*
@@ -169,22 +171,26 @@ async function possibleCallbacksOf(target) {
 // wasm-entry comes first: its module code installs the globals before any plugin code runs.
 function entryCodeFor(target) {
   const entry = JSON.stringify('./' + relative(root, target.entry).split('\\').join('/'));
-  const wasmEntry = JSON.stringify('./src/abi/wasm-entry.ts');
+  const wasmEntry = JSON.stringify('./src/sdk/wasm-entry.ts');
   if (target.kind === 'product') {
     return `import { runInWasm } from ${wasmEntry};\nimport plugin from ${entry};\n` +
-      `import { createDispatcher } from './src/abi/dispatcher.ts';\nrunInWasm((host) => createDispatcher(plugin, host));\n`;
+      `import { createDispatcher } from './src/sdk/dispatcher.ts';\nrunInWasm((host) => createDispatcher(plugin, host));\n`;
   }
-  return `import { runInWasm } from ${wasmEntry};\nimport factory from ${entry};\nrunInWasm(factory);\n`;
+  // --entry: a plugin (default export: definePlugin(...), e.g. examples/) or a test fixture
+  // (default export: a (host) => { callbacks, implemented } factory)
+  return `import { runInWasm } from ${wasmEntry};\nimport { createDispatcher } from './src/sdk/dispatcher.ts';\n` +
+    `import entry from ${entry};\nrunInWasm(typeof entry === 'function' ? entry : (host) => createDispatcher(entry, host));\n`;
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const stage = makeReporter(opts.quiet);
-  if (opts.entry) buildDir = join(buildRoot, 'tmp', `${basename(opts.out).replace(/\.wasm$/, '')}-${process.pid}`);
+  if (opts.entries.length > 0) buildDir = join(buildRoot, 'tmp', `${basename(opts.outs[0]).replace(/\.wasm$/, '')}-${process.pid}`);
   mkdirSync(buildDir, { recursive: true });
 
-  const targets = opts.entry
-    ? [{ name: basename(opts.out).replace(/\.wasm$/, ''), kind: 'fixture', entry: resolve(opts.entry), out: resolve(opts.out) }]
+  // several --entry/--out pairs share one bridge and one merge (each gets its own snapshot)
+  const targets = opts.entries.length > 0
+    ? opts.entries.map((entry, i) => ({ name: basename(opts.outs[i]).replace(/\.wasm$/, ''), kind: 'fixture', entry: resolve(entry), out: resolve(opts.outs[i]) }))
     : ['sender', 'receiver'].map((name) => ({ name, kind: 'product', entry: join(root, 'src', `${name}.ts`), out: join(root, `${name}.wasm`) }));
   for (const t of targets) {
     if (!existsSync(t.entry)) throw new BuildError(`entry not found: ${relative(root, t.entry)}`);
@@ -197,10 +203,10 @@ async function main() {
   const table = await loadAbiTable();
   await stage('bridge (WAT → wasm)', () => buildBridge(table));
   const merged = await stage('merge (wasm-merge)', merge);
-  const names = bridgeFunctionNames(table.HOSTCALLS);
+  const names = bridgeFunctionNames(table.HOSTCALLS, table.BRIDGE_PRIMITIVES);
   for (const [i, t] of targets.entries()) {
     const snap = await stage(`snapshot ${t.name}`, () => snapshotModule({
-      merged: merged.bytes, source: bundles[i].code, filename: `${t.name}.js`, bridgeNames: names, features: FEATURES,
+      merged: merged.bytes, source: bundles[i].code, filename: `${t.name}.js`, bridgeNames: names, bridgeGlobal: table.BRIDGE_GLOBAL, features: FEATURES,
     }).catch((err) => { throw new BuildError(`${t.name}: ${err.message}`); }));
     writeFileSync(join(buildDir, `${t.name}.snapshot.wasm`), snap.bytes);
     // fixtures (factories, not plugin definitions) keep every callback export

@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import type { PluginDefinition } from '../src/abi/plugin.js';
+import type { PluginDefinition } from '../src/sdk/plugin.js';
 import { LogLevel } from '../src/abi/table.js';
 import type { Upstream } from './core/http-client.js';
 import { HostRuntime, type LogSink } from './core/runtime.js';

@@ -25,6 +25,7 @@
 //   Queue deliveries (proxy_on_queue_ready), ticks and http_call responses arrive on later
 //   event-loop turns, never inside the callback that caused them.
 
+export { ManualClock, WALL_CLOCK, type HostClock } from './core/clock.js';
 export { HostRuntime, parseLogLevel, stderrLogSink, type LogEntry, type LogSink, type RuntimeOptions } from './core/runtime.js';
 export { Vm, type Guest, type GuestFactory, type PluginSpec, type VmState } from './core/vm.js';
 export { HttpStream, directResponse, runStream, type StreamInput, type StreamOutcome, type StreamRequest, type RouteResponse } from './core/stream.js';

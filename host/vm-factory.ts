@@ -1,7 +1,7 @@
 // Creating a started VM from a plugin description: a .wasm file / compiled module, or an
 // in-process PluginDefinition. Used by the host (per worker / singleton) and by tests/benchmarks.
 
-import type { PluginDefinition } from '../src/abi/plugin.js';
+import type { PluginDefinition } from '../src/sdk/plugin.js';
 import { toBytes, type Bytes } from './core/bytes.js';
 import { HostRuntime } from './core/runtime.js';
 import { Vm, type GuestFactory, type PluginSpec } from './core/vm.js';

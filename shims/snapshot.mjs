@@ -7,7 +7,6 @@
 // end up in a snapshot.
 
 import binaryen from 'binaryen';
-import { BRIDGE_GLOBAL } from './gen-bridge.mjs';
 
 /** The clock every build-time init sees: 2025-01-01T00:00:00Z, in nanoseconds. */
 const FIXED_TIME_NS = 1735689600000000000n;
@@ -184,7 +183,7 @@ async function compileInThrowaway(module, source, filename) {
  * Runs the bundle's initialisation inside the merged module and returns the module with that
  * state baked in (exports unchanged; stripping and optimisation come after).
  */
-export async function snapshotModule({ merged, source, filename, bridgeNames, features }) {
+export async function snapshotModule({ merged, source, filename, bridgeNames, bridgeGlobal, features }) {
   // 1. Instrument: export every mutable global so its value can be read after init.
   const instr = readModule(merged, features);
   const globals = mutableGlobals(instr);
@@ -219,7 +218,7 @@ export async function snapshotModule({ merged, source, filename, bridgeNames, fe
     e.free(namePtr);
   }
   const global = e.qjs_get_global();
-  const globalName = put(bytesOf(BRIDGE_GLOBAL));
+  const globalName = put(bytesOf(bridgeGlobal));
   e.qjs_set_prop_string(global, globalName, bridge);
   e.free(globalName);
   e.qjs_free_value(global);

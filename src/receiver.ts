@@ -9,9 +9,8 @@
 // window also the current window so far (CloudWatch merges datums that share a timestamp). Shutdown: Envoy calls this VM's proxy_on_done only after its main dispatcher and
 // cluster manager are gone, so nothing can be sent then (docs/configuration.md, "Shutdown").
 
-import { definePlugin, HttpCallResponse, RootContext, type Counter } from './abi/index.js';
+import { definePlugin, HttpCallResponse, RootContext, Sha256, type Counter } from './sdk/index.js';
 import { parseReceiverConfig, type ReceiverConfig } from './config/receiver.js';
-import { Sha256 } from './abi/crypto.js';
 import { mergeBatches } from './cloudwatch/batches.js';
 import { planPublish, type PublishSettings } from './cloudwatch/publish.js';
 import { Publisher, type OutboxEntry, type PublisherEvents } from './cloudwatch/publisher.js';
@@ -120,9 +119,9 @@ export class ReceiverRoot extends RootContext {
       }),
       credentials,
       compressor: new RequestCompressor(config.requestCompression, {
-        utf8Encode: (text) => host.utf8Encode(text),
+        utf8Bytes: (text) => this.utf8Bytes(text),
         callForeignFunction: (name, argument) => this.callForeignFunction(name, argument),
-        crc32: (data) => host.crc32(data),
+        crc32: (data) => this.crc32(data),
         nowNs: () => this.getCurrentTimeNanoseconds(),
         warn: (message) => this.log.warn(message),
         debug: (message) => this.log.debug(message),
@@ -250,7 +249,7 @@ export class ReceiverRoot extends RootContext {
         headers = unsigned
           ? unsignedHeaders(config.endpoint, contentEncoding)
           : await signer.sign(body, this.getCurrentTime(), contentEncoding);
-        this.setEffectiveContext();
+        // after the await: httpCall restores this context as the effective one (the SDK's job)
         this.httpCall(config.clusterName, headers, body.buffer as ArrayBuffer, [], config.httpRequestTimeoutMs, (response) => {
           publisher.complete(entry, this.outcomeOf(response), this.getCurrentTime());
           this.afterResponse(running);

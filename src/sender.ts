@@ -13,9 +13,9 @@
 // what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
 // streams do not pay for it).
 
-import { definePlugin, hostcalls, MapType, RootContext, type Counter } from './abi/index.js';
+import { definePlugin, hostcalls, MapType, RootContext, type Counter } from './sdk/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';
-import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator } from './metrics/aggregator.js';
+import { DEFAULT_MAX_ENTRIES_PER_MESSAGE, SenderAggregator, type RequestValues } from './metrics/aggregator.js';
 import { createHostMatcher } from './metrics/hosts.js';
 import { pathNormalizer } from './metrics/path.js';
 import { encodeMessage, QUEUE_NAME } from './metrics/wire.js';
@@ -76,10 +76,11 @@ export class SenderRoot extends RootContext {
   }
 
   /**
-   * One request's LOG_QUERY values: four header values (string or undefined), then the age
-   * (number or undefined). The aggregator matches the host, buckets the latency and counts.
+   * One request's LOG_QUERY values, typed by the query: [authority, method, path, status, ageNs],
+   * the aggregator's RequestValues (definePlugin checks the query answers this type: a mismatch
+   * is a compile error). The aggregator matches the host, buckets the latency and counts.
    */
-  override onLogValues(values: readonly (string | number | undefined)[]): void {
+  override onLogValues(values: RequestValues): void {
     const aggregator = this.aggregator;
     if (aggregator === undefined) return; // not configured: nothing to record
     if (aggregator.recordValues(values)) this.flushFull();

@@ -264,7 +264,7 @@ export class MiniVm {
 
   private imports(module: CompiledModule, mem: () => GuestMemory, wasi: Record<string, HostFunction>): ImportObject {
     const proxy = this.hostcalls(mem);
-    const known = new Set(HOSTCALLS.map((h) => h.abi));
+    const known = new Set<string>(HOSTCALLS.map((h) => h.abi));
     for (const name of Object.keys(proxy)) {
       if (!known.has(name)) throw new Error(`mini host implements ${name}, which table.ts does not list`);
     }

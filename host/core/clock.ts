@@ -19,3 +19,43 @@ export function wallClockNanoseconds(): bigint {
 export function wallClockMilliseconds(): number {
   return performance.now() - PERFORMANCE_AT_START + EPOCH_MS_AT_START;
 }
+
+/** What the host reads the time from: the wall clock, or a ManualClock (tests, benchmarks). */
+export interface HostClock {
+  nowNs(): bigint;
+  nowMs(): number;
+}
+
+export const WALL_CLOCK: HostClock = { nowNs: wallClockNanoseconds, nowMs: wallClockMilliseconds };
+
+/**
+ * A clock that moves only when told (the lean mode's clock): latencies and windows become exact,
+ * so one test body gives the same answers in-process and in Wasm.
+ */
+export class ManualClock implements HostClock {
+  private ns: bigint;
+
+  constructor(startMs = 1_700_000_000_000) {
+    this.ns = BigInt(startMs) * 1_000_000n;
+  }
+
+  nowNs(): bigint {
+    return this.ns;
+  }
+
+  nowMs(): number {
+    return Number(this.ns / 1000n) / 1000;
+  }
+
+  setMs(ms: number): void {
+    this.ns = BigInt(Math.round(ms * 1e3)) * 1000n;
+  }
+
+  setNs(ns: bigint): void {
+    this.ns = ns;
+  }
+
+  advanceMs(ms: number): void {
+    this.ns += BigInt(Math.round(ms * 1e6));
+  }
+}

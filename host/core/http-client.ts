@@ -13,6 +13,11 @@ export interface Upstream {
   /** The cluster's transport_socket is TLS (SNI kept for the handshake). */
   readonly tls?: boolean;
   readonly sni?: string;
+  /**
+   * Lean mode (tests, benchmarks): an in-memory upstream that answers calls itself, without a
+   * socket (host and port are then only labels). Must call `done` on a later turn, once.
+   */
+  readonly handle?: (request: HttpCallRequest, done: (outcome: HttpCallOutcome) => void) => () => void;
 }
 
 export interface HttpCallRequest {
@@ -40,6 +45,7 @@ export type HttpCallOutcome =
 
 /** Starts the call; `done` runs once on a later event-loop turn. Returns a cancel function. */
 export function sendHttpCall(request: HttpCallRequest, done: (outcome: HttpCallOutcome) => void): () => void {
+  if (request.upstream.handle !== undefined) return request.upstream.handle(request, done);
   let finished = false;
   const finish = (outcome: HttpCallOutcome): void => {
     if (finished) return;

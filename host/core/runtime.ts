@@ -1,6 +1,8 @@
 // What every VM of one host process shares: shared data, shared queues, the stats store, the
 // cluster table used by proxy_http_call, the log sink and level.
 
+import { randomFillSync } from 'node:crypto';
+import { WALL_CLOCK, type HostClock } from './clock.js';
 import { LOG_LEVEL_NAMES, LogLevel } from '../../src/abi/table.js';
 import type { Upstream } from './http-client.js';
 import { MetricStore } from './metrics.js';
@@ -22,6 +24,21 @@ export interface RuntimeOptions {
   readonly logSink?: LogSink;
   /** Cluster name → upstream, for proxy_http_call. */
   readonly clusters?: ReadonlyMap<string, Upstream> | Record<string, Upstream>;
+  /**
+   * Lean mode (tests, benchmarks): the time comes from this clock (e.g. a ManualClock) instead of
+   * the wall clock. Default: the wall clock.
+   */
+  readonly clock?: HostClock;
+  /**
+   * Lean mode: no tick timers; a VM's ticks run only when the driver calls vm.tick(), so a
+   * test or benchmark decides when a flush happens. Default: false (timers, as Envoy).
+   */
+  readonly manualTicks?: boolean;
+  /**
+   * Lean mode: what WASI random_get (and NodeHost's randomBytes) fill buffers with, so a test
+   * can fix a plugin's random draws (e.g. zeros). Default: node:crypto's randomFillSync.
+   */
+  readonly randomFill?: (bytes: Uint8Array) => void;
 }
 
 export function parseLogLevel(name: string): LogLevel {
@@ -45,11 +62,17 @@ export class HostRuntime {
   readonly metrics = new MetricStore();
   readonly clusters: Map<string, Upstream>;
   logLevel: LogLevel;
+  readonly clock: HostClock;
+  readonly manualTicks: boolean;
+  readonly randomFill: (bytes: Uint8Array) => void;
   private readonly sink: LogSink;
 
   constructor(options: RuntimeOptions = {}) {
     this.logLevel = options.logLevel ?? LogLevel.Info;
     this.sink = options.logSink ?? stderrLogSink;
+    this.clock = options.clock ?? WALL_CLOCK;
+    this.manualTicks = options.manualTicks ?? false;
+    this.randomFill = options.randomFill ?? ((bytes) => void randomFillSync(bytes));
     const clusters = options.clusters ?? {};
     this.clusters = clusters instanceof Map ? new Map(clusters) : new Map(Object.entries(clusters));
   }

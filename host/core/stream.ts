@@ -12,7 +12,7 @@
 import type { FlatPairs } from '../../src/abi/host.js';
 import { Action, StreamType } from '../../src/abi/table.js';
 import { EMPTY_BYTES, toBytes, type Bytes } from './bytes.js';
-import { wallClockMilliseconds } from './clock.js';
+import { ManualClock, WALL_CLOCK, type HostClock } from './clock.js';
 import { HeaderMap } from './header-map.js';
 import { Exposed, type LocalReply, type StreamHooks, type StreamInfo, type StreamState } from './stream-state.js';
 import type { Vm } from './vm.js';
@@ -22,6 +22,8 @@ export interface StreamRequest {
   readonly requestHeaders: FlatPairs;
   readonly requestBody?: Bytes | string;
   readonly requestTrailers?: FlatPairs;
+  /** The stream began this long ago (StreamInput.startedMsAgo). */
+  readonly startedMsAgo?: number;
 }
 
 /** What the route answers (a direct_response here; Envoy's router in general). */
@@ -110,6 +112,7 @@ export class HttpStream implements StreamHooks {
   private resolveFinished?: (outcome: StreamOutcome) => void;
   private readonly slots: Slot[] = [];
   private readonly router: Router;
+  private readonly clock: HostClock;
   private plan: PlannedStep[] = [];
   private cursor = 0;
   private paused?: StreamType;
@@ -129,10 +132,11 @@ export class HttpStream implements StreamHooks {
 
   constructor(filters: readonly Vm[], request: StreamRequest, router: Router, info?: Partial<StreamInfo>) {
     this.router = router;
+    this.clock = filters[0]?.runtime.clock ?? WALL_CLOCK;
     const headers = HeaderMap.fromFlat(request.requestHeaders);
     const requestId = headers.get('x-request-id');
     const streamInfo: StreamInfo = {
-      startTimeMs: wallClockMilliseconds(),
+      startTimeMs: this.clock.nowMs() - (request.startedMsAgo ?? 0),
       protocol: 'HTTP/1.1',
       sourceAddress: '127.0.0.1', sourcePort: 0, destinationAddress: '127.0.0.1', destinationPort: 0,
       connectionId: nextConnectionId++,
@@ -207,7 +211,26 @@ export class HttpStream implements StreamHooks {
   /** The last request byte reached the filters: Envoy's request.duration ends here. */
   private requestReceived(): void {
     const info = this.state.info;
-    info.requestDurationMs ??= wallClockMilliseconds() - info.startTimeMs;
+    info.requestDurationMs ??= this.clock.nowMs() - info.startTimeMs;
+  }
+
+  /**
+   * Runs `create` at the stream's start time: Envoy makes a stream's contexts when it starts
+   * (request.time), so a plugin timing the stream from its create (the bridge's log capture)
+   * sees the same latency as one reading request.time. Only a ManualClock (lean mode) can be
+   * set back for it; it is restored at once. The wall clock has no past streams to model.
+   */
+  private atStreamStart<T>(create: () => T): T {
+    const clock = this.clock;
+    const startMs = this.state.info.startTimeMs;
+    if (!(clock instanceof ManualClock) || startMs >= clock.nowMs()) return create();
+    const now = clock.nowNs();
+    clock.setMs(startMs);
+    try {
+      return create();
+    } finally {
+      clock.setNs(now);
+    }
   }
 
   // -- plan --------------------------------------------------------------------------------------
@@ -217,7 +240,7 @@ export class HttpStream implements StreamHooks {
     switch (step) {
       case Step.RequestHeaders: {
         const f = this.slots[slot]!;
-        if (f.contextId === 0) f.contextId = f.vm.createStreamContext(state);
+        if (f.contextId === 0) f.contextId = this.atStreamStart(() => f.vm.createStreamContext(state));
         const eos = this.requestBody || this.requestTrailers ? 0 : 1;
         if (eos && slot === 0) this.requestReceived();
         return this.call(f, Exposed.RequestHeaders, 'proxy_on_request_headers', state.requestHeaders?.size ?? 0, eos);
@@ -357,7 +380,7 @@ export class HttpStream implements StreamHooks {
     if (this.outcome) return;
     const state = this.state;
     state.accessLogPhase = true;
-    state.info.durationMs = wallClockMilliseconds() - state.info.startTimeMs;
+    state.info.durationMs = this.clock.nowMs() - state.info.startTimeMs;
     const slots = this.slots;
     for (const slot of slots) if (slot.contextId !== 0) slot.vm.invoke(slot.contextId, 'proxy_on_log', slot.contextId);
     for (const slot of slots) {
@@ -394,6 +417,8 @@ export interface StreamInput {
   readonly headers?: FlatPairs | Readonly<Record<string, string>>;
   readonly body?: string | Bytes;
   readonly trailers?: FlatPairs;
+  /** The stream began this long ago (request.time; default 0: now), e.g. a latency to record. */
+  readonly startedMsAgo?: number;
   /** The route's answer (default: direct response 200 "OK"). */
   readonly response?: {
     readonly status?: number;
@@ -419,6 +444,7 @@ export function requestFromInput(input: StreamInput): StreamRequest {
     requestHeaders: headers,
     ...(input.body !== undefined ? { requestBody: input.body } : {}),
     ...(input.trailers ? { requestTrailers: input.trailers } : {}),
+    ...(input.startedMsAgo !== undefined ? { startedMsAgo: input.startedMsAgo } : {}),
   };
 }
 

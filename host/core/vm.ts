@@ -3,7 +3,6 @@
 // independent: a Guest (wasm module or in-process plugin) supplies the callbacks, and the
 // hostcall methods here take and return plain JS values (marshalling lives in the guests).
 
-import { wallClockNanoseconds } from './clock.js';
 import zlib from 'node:zlib';
 import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
 import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
@@ -71,6 +70,12 @@ export class Vm implements QueueOwner {
   /** Why the VM or plugin failed, for reports. */
   failure?: string;
   rootContextId = 0;
+  /** The root's tick period as last set (0: none); in lean mode nothing ticks but vm.tick(). */
+  tickPeriodMs = 0;
+  /** What the root's proxy_on_done answered at shutdown (1: done now; 0: wait for proxy_done). */
+  onDoneResult: number | undefined;
+  /** proxy_done calls the host accepted (a root finishing after returning false from on_done). */
+  doneCalls = 0;
   contextId = 0; // QueueOwner: the root context that gets proxy_on_queue_ready
   private guestImpl?: Guest;
   private callbacks: GuestCallbacks = {};
@@ -189,6 +194,7 @@ export class Vm implements QueueOwner {
         this.pendingDone = resolve;
       });
       const finished = this.invoke(this.rootContextId, 'proxy_on_done', this.rootContextId);
+      this.onDoneResult = finished;
       if (finished === 0 && !this.isFailed()) {
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<void>((resolve) => {
@@ -211,6 +217,11 @@ export class Vm implements QueueOwner {
   }
 
   /** Drives one whole HTTP stream through this VM's filter synchronously (no network). */
+  /** One proxy_on_tick of the root context now (lean mode's manual ticks; also fine with timers). */
+  tick(): void {
+    if (this.state === 'running' && this.contexts.has(this.rootContextId)) this.invoke(this.rootContextId, 'proxy_on_tick', this.rootContextId);
+  }
+
   runStream(input: StreamInput = {}): StreamOutcome {
     return runStream(this, input);
   }
@@ -334,7 +345,7 @@ export class Vm implements QueueOwner {
   }
 
   getCurrentTimeNanoseconds(): bigint {
-    return wallClockNanoseconds();
+    return this.runtime.clock.nowNs();
   }
 
   monotonicTimeNanoseconds(): bigint {
@@ -346,7 +357,8 @@ export class Vm implements QueueOwner {
     if (!root) return Status.BadArgument;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
-    if (period > 0) {
+    this.tickPeriodMs = period;
+    if (period > 0 && !this.runtime.manualTicks) {
       const rootId = root.id;
       this.tickTimer = setInterval(() => {
         if (this.state === 'running' && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
@@ -645,6 +657,7 @@ export class Vm implements QueueOwner {
     if (!ctx || ctx.rootId !== 0 || !this.pendingDone) return Status.NotFound;
     const resolve = this.pendingDone;
     this.pendingDone = undefined;
+    this.doneCalls++;
     this.defer(resolve);
     return Status.Ok;
   }

@@ -2,41 +2,78 @@
 // over a Node implementation of the `Host` interface that forwards to the VM's hostcalls, with
 // the bridge's result conventions (table.ts), so the plugin cannot tell it from the Wasm bridge.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
-import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
-import type { PluginDefinition } from '../../src/abi/plugin.js';
-import { parseHeaderQuery, splitAgeEntry } from '../../src/abi/hostcalls.js';
-import { Status, type BufferType, type LogLevel, type MapType, type MetricType, type StreamType } from '../../src/abi/table.js';
+import { createDispatcher } from '../../src/sdk/dispatcher.js';
+import type { BytesIn, Host } from '../../src/abi/host.js';
+import type { PluginDefinition } from '../../src/sdk/plugin.js';
+import { parseHeaderQuery, splitAgeEntry } from '../core/header-query.js';
+import { HOSTCALLS, isComposite, Status, type ArgKind, type Hostcall, type MapType, type OutKind } from '../../src/abi/table.js';
 import { fromUtf8, toArrayBuffer, utf8 } from '../core/bytes.js';
 import type { Guest, GuestFactory, Vm } from '../core/vm.js';
 
 const bytesIn = (data: BytesIn): Uint8Array => (typeof data === 'string' ? utf8(data) : new Uint8Array(data));
 
-/** The Node `Host`: every method is the VM's hostcall, results converted to the JS conventions. */
-export class NodeHost implements Host {
-  constructor(private readonly vm: Vm) {}
+type VmMethod = (...args: unknown[]) => unknown;
+type HostMethod = (this: NodeHost, ...args: unknown[]) => unknown;
 
-  log(level: LogLevel, message: string): Status { return this.vm.log(level, String(message)); }
-  getLogLevel(): number { return this.vm.getLogLevel(); }
-  getCurrentTimeNanoseconds(): number { return Number(this.vm.getCurrentTimeNanoseconds()); }
-  setTickPeriodMilliseconds(period: number): Status { return this.vm.setTickPeriodMilliseconds(period >>> 0); }
-  getBufferBytes(type: BufferType, start: number, maxSize: number): ArrayBuffer | Status {
-    const r = this.vm.getBufferBytes(type, start >>> 0, maxSize >>> 0);
-    return typeof r === 'number' ? r : toArrayBuffer(r);
+/** A JS argument of a table kind as the VM's hostcall takes it (what the Wasm guest reads out of memory). */
+function argIn(kind: ArgKind, value: unknown): unknown {
+  switch (kind) {
+    case 'u32': return Number(value) >>> 0;
+    case 'str': return String(value);
+    case 'bytes': return bytesIn(value as BytesIn);
+    case 'pairs': return (value as unknown[]).map(String);
+    default: return value;
   }
-  getBufferString(type: BufferType, start: number, maxSize: number): string | Status {
-    const r = this.vm.getBufferBytes(type, start >>> 0, maxSize >>> 0);
-    return typeof r === 'number' ? r : fromUtf8(r);
+}
+
+/** The VM's answer as the bridge hands it to JS (table.ts result conventions). */
+function resultOut(kind: OutKind, result: unknown): unknown {
+  if (typeof result === 'number') return result; // a Status (or an id / -Status)
+  switch (kind) {
+    case 'bytes': return toArrayBuffer(result as Uint8Array);
+    case 'str': return typeof result === 'string' ? result : fromUtf8(result as Uint8Array); // header values are strings already
+    case 'bytes_cas': {
+      const [value, cas] = result as [Uint8Array, number];
+      return [toArrayBuffer(value), cas];
+    }
+    case 'u32': case 'u64': return Number(result);
+    default: return result;
   }
-  setBufferBytes(type: BufferType, start: number, size: number, data: BytesIn): Status {
-    return this.vm.setBufferBytes(type, start >>> 0, size >>> 0, bytesIn(data));
-  }
-  getHeaderMapPairs(mapType: MapType): FlatPairs | Status { return this.vm.getHeaderMapPairs(mapType); }
-  setHeaderMapPairs(mapType: MapType, pairs: FlatPairs): Status { return this.vm.setHeaderMapPairs(mapType, pairs.map(String)); }
-  getHeaderMapValue(mapType: MapType, key: string): string | Status { return this.vm.getHeaderMapValue(mapType, key); }
+}
+
+/** The first entry of an ABI function: the VM method (by its JS name) the Wasm guest's import calls too. */
+function primaryOf(spec: Hostcall): Hostcall {
+  return HOSTCALLS.find((h) => h.abi === spec.abi && !isComposite(h)) ?? spec;
+}
+
+/**
+ * One Host method per HOSTCALLS entry, generated from its marshalling kinds (as the Wasm guest's
+ * imports are), so a new table entry needs no line here: the VM's method of the ABI function's
+ * primary entry serves it, converted to the bridge's JS conventions; a hostcall the VM does not
+ * implement answers Unimplemented. The composite and 'u64le' kinds, which the bridge computes
+ * itself, are written out below.
+ */
+function tableMethod(spec: Hostcall): HostMethod | undefined {
+  if (isComposite(spec) || spec.out === 'u64le' || spec.out === 'u64le_age') return undefined;
+  const primary = primaryOf(spec);
+  const kinds = spec.args.map(([, kind]) => kind);
+  const out = spec.out;
+  // ids and values answer -Status; the others a Status (table.ts conventions)
+  const unimplemented = out === 'u32' || out === 'u64' ? -Status.Unimplemented : Status.Unimplemented;
+  return function (this: NodeHost, ...args: unknown[]): unknown {
+    const method = (this.vm as unknown as Record<string, VmMethod | undefined>)[primary.js];
+    if (method === undefined) return unimplemented;
+    return resultOut(out, method.apply(this.vm, args.map((value, i) => argIn(kinds[i]!, value))));
+  };
+}
+
+/** The Node `Host`: every method is the VM's hostcall, results converted to the JS conventions. */
+export class NodeHost {
+  constructor(readonly vm: Vm) {}
+
   getHeaderMapValues(mapType: MapType, keys: readonly string[]): (string | undefined)[] | Status {
     const values: (string | undefined)[] = [];
     for (const key of keys) {
@@ -47,6 +84,7 @@ export class NodeHost implements Host {
     }
     return values;
   }
+
   getHeaderMapsValues(query: string): (string | number | undefined)[] | Status {
     const [headers, agePath] = splitAgeEntry(String(query));
     const entries = parseHeaderQuery(headers);
@@ -61,18 +99,12 @@ export class NodeHost implements Host {
     if (agePath !== undefined) values.push(this.getPropertyU64Age(agePath)); // as the bridge: last
     return values;
   }
-  addHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.addHeaderMapValue(mapType, key, value); }
-  replaceHeaderMapValue(mapType: MapType, key: string, value: string): Status { return this.vm.replaceHeaderMapValue(mapType, key, value); }
-  removeHeaderMapValue(mapType: MapType, key: string): Status { return this.vm.removeHeaderMapValue(mapType, key); }
-  getHeaderMapSize(mapType: MapType): number { return this.vm.getHeaderMapSize(mapType); }
-  getProperty(path: string): ArrayBuffer | Status {
-    const r = this.vm.getProperty(path);
-    return typeof r === 'number' ? r : toArrayBuffer(r);
-  }
+
   getPropertyU64(path: string): number {
     const value = this.propertyU64le(path);
     return typeof value === 'number' ? value : Number(value);
   }
+
   getPropertyU64Age(path: string): number {
     const then = this.propertyU64le(path);
     if (typeof then === 'number') return then;
@@ -80,41 +112,6 @@ export class NodeHost implements Host {
     const age = BigInt(this.vm.getCurrentTimeNanoseconds()) - then;
     return age > 0n ? Number(age) : 0;
   }
-  setProperty(path: string, value: BytesIn): Status { return this.vm.setProperty(path, bytesIn(value)); }
-  getSharedData(key: string): [value: ArrayBuffer, cas: number] | Status {
-    const r = this.vm.getSharedData(key);
-    return typeof r === 'number' ? r : [toArrayBuffer(r[0]), r[1]];
-  }
-  setSharedData(key: string, value: BytesIn, cas: number): Status { return this.vm.setSharedData(key, bytesIn(value), cas >>> 0); }
-  registerSharedQueue(name: string): number { return this.vm.registerSharedQueue(name); }
-  resolveSharedQueue(vmId: string, name: string): number { return this.vm.resolveSharedQueue(vmId, name); }
-  enqueueSharedQueue(queueId: number, value: BytesIn): Status { return this.vm.enqueueSharedQueue(queueId >>> 0, bytesIn(value)); }
-  dequeueSharedQueue(queueId: number): ArrayBuffer | Status {
-    const r = this.vm.dequeueSharedQueue(queueId >>> 0);
-    return typeof r === 'number' ? r : toArrayBuffer(r);
-  }
-  dequeueSharedQueueString(queueId: number): string | Status {
-    const r = this.vm.dequeueSharedQueue(queueId >>> 0);
-    return typeof r === 'number' ? r : fromUtf8(r);
-  }
-  continueStream(streamType: StreamType): Status { return this.vm.continueStream(streamType); }
-  closeStream(streamType: StreamType): Status { return this.vm.closeStream(streamType); }
-  sendLocalResponse(statusCode: number, details: string, body: BytesIn, headers: FlatPairs, grpcStatus: number): Status {
-    return this.vm.sendLocalResponse(statusCode >>> 0, details, bytesIn(body), headers.map(String), grpcStatus);
-  }
-  httpCall(cluster: string, headers: FlatPairs, body: BytesIn, trailers: FlatPairs, timeoutMs: number): number {
-    return this.vm.httpCall(cluster, headers.map(String), bytesIn(body), trailers.map(String), timeoutMs >>> 0);
-  }
-  setEffectiveContext(contextId: number): Status { return this.vm.setEffectiveContext(contextId >>> 0); }
-  done(): Status { return this.vm.done(); }
-  callForeignFunction(name: string, argument: BytesIn): ArrayBuffer | Status {
-    const r = this.vm.callForeignFunction(name, bytesIn(argument));
-    return typeof r === 'number' ? r : toArrayBuffer(r);
-  }
-  defineMetric(metricType: MetricType, name: string): number { return this.vm.defineMetric(metricType, name); }
-  incrementMetric(metricId: number, offset: number): Status { return this.vm.incrementMetric(metricId >>> 0, offset); }
-  recordMetric(metricId: number, value: number): Status { return this.vm.recordMetric(metricId >>> 0, value); }
-  getMetric(metricId: number): number { return this.vm.getMetric(metricId >>> 0); }
 
   sha256(data: BytesIn): ArrayBuffer {
     return toArrayBuffer(createHash('sha256').update(bytesIn(data)).digest());
@@ -124,7 +121,11 @@ export class NodeHost implements Host {
     return fromUtf8(new Uint8Array(data, offset, length));
   }
   environ(): string[] { return this.vm.environ(); }
-  randomBytes(length: number): ArrayBuffer { return toArrayBuffer(new Uint8Array(randomBytes(length))); }
+  randomBytes(length: number): ArrayBuffer {
+    const bytes = new Uint8Array(length);
+    this.vm.runtime.randomFill(bytes);
+    return toArrayBuffer(bytes);
+  }
   crc32(data: BytesIn): number { return crc32(bytesIn(data)) >>> 0; }
 
   /** A property holding an 8-byte little-endian integer, else -Status (as the bridge's 'u64le'). */
@@ -134,6 +135,15 @@ export class NodeHost implements Host {
     if (r.byteLength !== 8) return -Status.SerializationFailure;
     return new DataView(r.buffer, r.byteOffset, 8).getBigUint64(0, true);
   }
+}
+
+// Declaration merging: the generated methods make NodeHost a whole Host.
+export interface NodeHost extends Host {}
+
+for (const spec of HOSTCALLS) {
+  const method = tableMethod(spec);
+  if (method === undefined) continue;
+  Object.defineProperty(NodeHost.prototype, spec.js, { value: method, writable: true, configurable: true, enumerable: false });
 }
 
 /** A guest factory for an in-process plugin (its module's default export). */

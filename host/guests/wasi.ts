@@ -1,7 +1,6 @@
 // The WASI preview1 functions proxy-wasm-cpp-host registers, with its behaviour: stdout/stderr
 // go to the plugin log (info/error), environ_* shows the configured environment, no files.
 
-import { randomFillSync } from 'node:crypto';
 import { LogLevel } from '../../src/abi/table.js';
 import { utf8, fromUtf8 } from '../core/bytes.js';
 import type { Vm } from '../core/vm.js';
@@ -91,7 +90,7 @@ export function wasiImports(vm: Vm, memory: GuestMemory): Record<string, WasiFun
     clock_res_get: (id, out) => (n(id) > 1 ? ENOTSUP : memory.writeU64(n(out), 1n) ? ESUCCESS : EFAULT),
     random_get: (ptr, len) => {
       const bytes = new Uint8Array(n(len));
-      randomFillSync(bytes);
+      vm.runtime.randomFill(bytes);
       return memory.write(n(ptr), bytes) ? ESUCCESS : EFAULT;
     },
     proc_exit: (code) => {

@@ -1,6 +1,8 @@
-// The proxy-wasm ABI 0.2.1 as data: the single source of truth for enums, hostcalls and callbacks.
-// The WAT bridge generator (shims/), the SDK (src/abi/) and the local host (host/) all read this
-// table; nothing else spells a hostcall name, an arity or an enum value.
+// The proxy-wasm ABI 0.2.1 as data: the single source of truth for enums, hostcalls, callbacks
+// and the bridge's own primitives. The WAT bridge generator (shims/gen-bridge.mjs), the `Host`
+// type (host.ts, derived from HOSTCALLS), the SDK (src/sdk/) and the local host (host/) all read
+// this table. Other files name a hostcall only as the label of an error (HostcallError) or a test
+// expectation; no arity, marshalling kind or enum value is written anywhere else.
 
 export enum Status {
   Ok = 0,
@@ -139,7 +141,7 @@ export interface HostcallSpec {
   readonly out: OutKind;
 }
 
-export const HOSTCALLS: readonly HostcallSpec[] = [
+export const HOSTCALLS = [
   { js: 'log', abi: 'proxy_log', args: [['level', 'i32'], ['message', 'str']], out: 'status' },
   { js: 'getLogLevel', abi: 'proxy_get_log_level', args: [], out: 'u32' },
   { js: 'getCurrentTimeNanoseconds', abi: 'proxy_get_current_time_nanoseconds', args: [], out: 'u64' },
@@ -190,7 +192,27 @@ export const HOSTCALLS: readonly HostcallSpec[] = [
   { js: 'incrementMetric', abi: 'proxy_increment_metric', args: [['metricId', 'u32'], ['offset', 'i64']], out: 'status' },
   { js: 'recordMetric', abi: 'proxy_record_metric', args: [['metricId', 'u32'], ['value', 'i64']], out: 'status' },
   { js: 'getMetric', abi: 'proxy_get_metric', args: [['metricId', 'u32']], out: 'u64' },
-];
+] as const satisfies readonly HostcallSpec[];
+
+/** An entry of HOSTCALLS, with its literal types (host.ts derives the Host methods from them). */
+export type Hostcall = (typeof HOSTCALLS)[number];
+
+// ---------------------------------------------------------------------------------------------
+// The bridge's local primitives: JS-visible operations that are not proxy_* hostcalls (Wasm-speed
+// helpers and the callback registration). The bridge dispatches them after HOSTCALLS, in this
+// order (shims/gen-bridge.mjs); the snapshot initialiser hands the bridge object to the bundle
+// through BRIDGE_GLOBAL (shims/snapshot.mjs → src/sdk/wasm-entry.ts). Defined here once.
+// ---------------------------------------------------------------------------------------------
+
+/** Primitives every Host offers (the Node host implements them with node:crypto, TextEncoder...). */
+export const HOST_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'crc32'] as const;
+/** Primitives only the Wasm bridge has: how the bundle registers its callbacks. */
+export const REGISTRATION_PRIMITIVES = ['registerCallbacks', 'setCallbackMasks'] as const;
+/** Bridge-only and optional in Host (shims/capture.wat): the sender's in-Wasm log capture. */
+export const CAPTURE_PRIMITIVES = ['setLogCapture', 'takeLogBatch'] as const;
+export const BRIDGE_PRIMITIVES = [...HOST_PRIMITIVES, ...REGISTRATION_PRIMITIVES, ...CAPTURE_PRIMITIVES] as const;
+/** Global through which the snapshot initialiser hands the bridge object to the bundle. */
+export const BRIDGE_GLOBAL = '__acpwBridge';
 
 /** A composite entry batches several `abi` calls (one per element of its 'strs' arg) into one crossing. */
 export function isComposite(spec: HostcallSpec): boolean {

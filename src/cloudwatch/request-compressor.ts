@@ -4,19 +4,19 @@
 // timed with the host's nanosecond clock and reported at debug level (bytes before and after,
 // µs per step), which is how the README's figures were measured in real Envoy.
 
-import type { LogMessage } from '../abi/hostcalls.js';
 import type { PutBatch } from './batches.js';
 import { COMPRESS_FOREIGN_FUNCTION, encodeBody, type CompressionSettings, type EncodedBody } from './compression.js';
 
 /** What the compressor needs from the plugin (the root context and its host). */
 export interface CompressorHost {
-  utf8Encode(text: string): ArrayBuffer;
+  utf8Bytes(text: string): Uint8Array;
   /** undefined when the host has no such function; throws on a failed call. */
   callForeignFunction(name: string, argument: ArrayBuffer): ArrayBuffer | undefined;
   crc32(data: ArrayBuffer): number;
   nowNs(): number;
-  warn(message: LogMessage): void;
-  debug(message: LogMessage): void;
+  // as the SDK's Logger takes them (domain code imports no SDK): a function is built only if logged
+  warn(message: string | (() => string)): void;
+  debug(message: string | (() => string)): void;
 }
 
 export interface WireBody {
@@ -48,7 +48,7 @@ export class RequestCompressor {
     if (cached !== undefined) return cached;
     const host = this.host;
     const t0 = host.nowNs();
-    const json = new Uint8Array(host.utf8Encode(batch.body));
+    const json = host.utf8Bytes(batch.body);
     const t1 = host.nowNs();
     let compressNs = 0;
     let crcNs = 0;

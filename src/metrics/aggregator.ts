@@ -101,7 +101,10 @@ const RECORD_ALL: RequestContext = { matchHost: () => true, normalizePath: (path
  * :method, :path, :status (strings; undefined when absent) and the latency in ns (a number;
  * undefined when unknown).
  */
-export type RequestValues = readonly (string | number | undefined)[];
+export type RequestValues = readonly [
+  host: string | undefined, method: string | undefined, path: string | undefined, status: string | undefined,
+  latencyNs: number | undefined,
+];
 
 export class SenderAggregator {
   /** Bounded values key → series, for the series of this window and of the last one. */
@@ -155,7 +158,7 @@ export class SenderAggregator {
     var latencyNs = values[4];
     if (latencyNs !== undefined) { // cheaper than a typeof test in QuickJS; the query's contract
       // latencyBucket(latencyNs / 1e6), inlined (see latency.ts)
-      var ms = (latencyNs as number) / 1e6;
+      var ms = latencyNs / 1e6;
       var bucket = 0;
       if (ms >= LATENCY_MIN_MS) {
         var x = (log(ms) - LATENCY_LOG_MIN) / LATENCY_LOG_RATIO;

@@ -19,7 +19,7 @@ const ENVOY_WASI_FUNCTIONS = new Set([
   'args_get', 'args_sizes_get', 'clock_time_get', 'random_get', 'proc_exit',
 ]);
 
-const HOSTCALL_IMPORTS = new Set(HOSTCALLS.map((h) => h.abi));
+const HOSTCALL_IMPORTS = new Set<string>(HOSTCALLS.map((h) => h.abi));
 const CALLBACK_EXPORTS = new Set(CALLBACKS.map((c) => c.name));
 
 for (const name of ['sender.wasm', 'receiver.wasm']) {

@@ -58,7 +58,8 @@ describe('host CLI', () => {
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!/admin: /.test(stdout)) {
+    // the start report arrives in chunks: wait for its last lines, not just the admin line
+    while (!/admin: /.test(stdout) || !/vm sender \[sender\] worker 2: /.test(stdout) || !/vm receiver \[receiver\] main thread: /.test(stdout)) {
       if (child.exitCode !== null) throw new Error(`host exited early: ${stdout}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -67,7 +67,7 @@ describe('when a body is compressed', () => {
 function fakeCompressorHost(log: string[], compress: CompressorHost['callForeignFunction']): CompressorHost {
   let now = 0;
   return {
-    utf8Encode: (text) => new TextEncoder().encode(text).buffer as ArrayBuffer,
+    utf8Bytes: (text) => new TextEncoder().encode(text),
     callForeignFunction: compress,
     crc32: (data) => crc32(new Uint8Array(data)) >>> 0,
     nowNs: () => (now += 1000),

@@ -1,6 +1,7 @@
 // Issue 11 part 2, a fleet simulation: many receiver VMs, each with the offset it draws at start,
 // publish the same minute of data. Their calls must spread over the interval instead of all
 // landing on the minute boundary, while every datum keeps the window-aligned timestamp.
+// On FakeHost (receiver-harness.ts): 300 VMs must run in seconds; one VM's timing runs both ways in receiver.test.ts.
 
 import { describe, expect, it } from 'vitest';
 import { BASE_CONFIG, series, start, T0_MS } from './receiver-harness.js';

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { vi } from 'vitest';
-import { createDispatcher } from '../../src/abi/dispatcher.js';
+import { createDispatcher } from '../../src/sdk/dispatcher.js';
 import type { BytesIn } from '../../src/abi/host.js';
 import { BufferType, MapType } from '../../src/abi/table.js';
 import receiver, { QUEUE_NAME } from '../../src/receiver.js';

@@ -1,14 +1,114 @@
-import { describe, expect, it } from 'vitest';
-import { LogLevel } from '../../src/abi/table.js';
-import { RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
-import { encodeMessage } from '../../src/metrics/wire.js';
+import { gunzipSync } from 'node:zlib';
+import { describe, expect, it, vi } from 'vitest';
+import { fromUtf8, utf8 } from '../../host/core/bytes.js';
+import type { HttpCallOutcome, Upstream } from '../../host/core/http-client.js';
+import { LogLevel } from '../../src/sdk/index.js';
+import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
+import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
 import { bucketValueMs } from '../../src/metrics/latency.js';
-import { bytes } from './sdk-fake-host.js';
-import { BASE_CONFIG, ROOT, SECRET, series, settle, start, T0_MS, TOKEN } from './receiver-harness.js';
+import { PLUGIN_MODES, startPlugin, type PluginMode } from '../support/plugin-vm.js';
+import { BASE_CONFIG as FAKE_BASE_CONFIG, start as startOnFakeHost } from './receiver-harness.js';
 
-describe('receiver plugin: configuration', () => {
+const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
+const TOKEN = 'SESSION-TOKEN-VALUE';
+const T0_MS = 1_800_000_000_000; // a multiple of 60 s
+
+const BASE_CONFIG = {
+  cloud_watch_region: 'us-east-1',
+  cloud_watch_cluster_name: 'cloudwatch_api',
+  cloud_watch_endpoint: '127.0.0.1:5000',
+  publish_interval_millisecond: 60000,
+};
+
+/** Lets async work resume: the plugin's promise jobs (in-process) and the host's later turns. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
+};
+
+function series(host: string, count: number, latency: number[] = []): WireSeries {
+  return { host, method: 'GET', path: '/', status: '200', count, latency };
+}
+
+interface CallRecord {
+  readonly cluster: string;
+  readonly headers: string[];
+  readonly body: string;
+  readonly timeoutMs: number;
+  readonly done: (outcome: HttpCallOutcome) => void;
+}
+
+/**
+ * The receiver on the local host's lean mode (test/support/plugin-vm.ts), in `mode`: the clock is
+ * a ManualClock at T0 + 1 s, ticks run when the test says, and `cloudwatch_api` is an in-memory
+ * upstream whose calls the test answers (respond) in any order.
+ */
+function start(mode: PluginMode, config: Record<string, unknown>, env: Record<string, string> = { ACPW_AWS_ACCESS_KEY_ID: 'AKIDENV', ACPW_AWS_SECRET_ACCESS_KEY: SECRET }) {
+  const calls: CallRecord[] = [];
+  const cloudwatch: Upstream = {
+    host: 'in-memory', port: 0,
+    handle: (request, done) => {
+      // the host has Envoy's `compress` foreign function: large bodies arrive gzipped (gzip.test.ts checks the wire)
+      const gzipped = request.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-encoding' && request.headers[i + 1] === 'gzip');
+      const body = fromUtf8(gzipped ? new Uint8Array(gunzipSync(request.body)) : request.body);
+      calls.push({ cluster: 'cloudwatch_api', headers: [...request.headers], body, timeoutMs: request.timeoutMs, done });
+      return () => undefined;
+    },
+  };
+  // The send offset is the VM's first Math.random draw (at configure); both ways it is 0 here,
+  // so sends fall on the interval's boundaries: in-process Math.random is mocked once, and the
+  // built .wasm's generator is seeded from the host's random source, all zeros (first draw ~1e-14).
+  const random = mode === 'TypeScript in-process' ? vi.spyOn(Math, 'random').mockReturnValueOnce(0) : undefined;
+  const p = startPlugin(mode, { plugin: receiver, wasm: 'receiver.wasm' }, {
+    vmId: 'receiver', pluginConfiguration: JSON.stringify(config), environment: env, clusters: { cloudwatch_api: cloudwatch },
+    clockStartMs: T0_MS + 1000, randomFill: (bytes) => bytes.fill(0),
+  });
+  random?.mockRestore();
+  const configured = p.vm.state === 'running' ? 1 : 0;
+  const queueId = p.runtime.sharedQueues.resolve('receiver', QUEUE_NAME);
+  /** Into the queue without a notice (e.g. a sender's last flush, after the last delivery). */
+  const enqueue = (text: string) => p.runtime.sharedQueues.enqueue(queueId!, utf8(text));
+  const send = (text: string) => {
+    enqueue(text);
+    p.vm.notify(queueId!, p.vm.rootContextId); // now, as a test would: the host's own notice comes later and finds it drained
+  };
+  const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
+  const at = async (timeMs: number) => {
+    p.clock.setMs(timeMs);
+    p.tick();
+    await settle();
+  };
+  const respond = async (index: number, status: number | undefined, body = '', headers: [string, string][] = []) => {
+    const call = calls[index]!;
+    if (status === undefined) call.done({ ok: false, reason: 'timeout', detail: 'no answer' });
+    else call.done({ ok: true, response: { headers: [':status', String(status), ...headers.flat()], body: utf8(body), trailers: [] } });
+    await settle();
+  };
+  let stopping: Promise<void> | undefined;
+  /** Starts the VM's shutdown (proxy_on_done); resolves with what on_done answered. */
+  const stop = async (): Promise<number> => {
+    stopping ??= p.vm.shutdown(60_000);
+    await settle();
+    return p.vm.onDoneResult ?? -1;
+  };
+  /** The cluster goes away: proxy_http_call answers BadArgument (an unknown cluster). */
+  const refuseCalls = () => p.runtime.clusters.delete('cloudwatch_api');
+  const counter = (name: string): number | undefined => p.counter(`acpw.receiver.${name}`);
+  const bodyOf = (index: number) => JSON.parse(calls[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
+  const host = {
+    get logs(): [LogLevel, string][] { return p.logs.map((entry) => [entry.level, entry.message]); },
+    httpCallRecords: calls,
+    get tickPeriod(): number { return p.vm.tickPeriodMs; },
+    get doneCalls(): number { return p.vm.doneCalls; },
+  };
+  const allLogs = () => p.logs.map((entry) => entry.message).join('\n');
+  return { host, configured, queueId, enqueue, send, sendSeries, at, respond, stop, refuseCalls, counter, bodyOf, allLogs };
+}
+
+describe.each(PLUGIN_MODES)('receiver plugin (%s)', (mode) => {
+describe('configuration', () => {
   it('refuses a bad configuration naming the key, never logging secrets', () => {
-    const r = start({ ...BASE_CONFIG, storage_resolution: 5, aws_secret_access_key: 42 });
+    const r = start(mode, { ...BASE_CONFIG, storage_resolution: 5, aws_secret_access_key: 42 });
     expect(r.configured).toBe(0);
     const errors = r.host.logs.filter(([level]) => level === LogLevel.Error).map(([, line]) => line);
     expect(errors).toEqual([
@@ -19,13 +119,13 @@ describe('receiver plugin: configuration', () => {
   });
 
   it('requires credentials from the config or the environment', () => {
-    const r = start(BASE_CONFIG, []);
+    const r = start(mode, BASE_CONFIG, {});
     expect(r.configured).toBe(0);
     expect(r.allLogs()).toContain('"aws_access_key_id" is required');
   });
 
   it('registers the queue, ticks every second and logs its setup without secrets', () => {
-    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    const r = start(mode, { ...BASE_CONFIG, aws_session_token: TOKEN });
     expect(r.configured).toBe(1);
     expect(r.queueId).toBeDefined();
     expect(r.host.tickPeriod).toBe(IDLE_TICK_MS);
@@ -35,9 +135,9 @@ describe('receiver plugin: configuration', () => {
   });
 });
 
-describe('receiver plugin: publishing', () => {
+describe('publishing', () => {
   it('merges queue messages and publishes one signed PutMetricData per interval, stamped with the window start', async () => {
-    const r = start({ ...BASE_CONFIG, aws_session_token: TOKEN });
+    const r = start(mode, { ...BASE_CONFIG, aws_session_token: TOKEN });
     r.sendSeries(T0_MS + 1000, series('a.test', 2, [10, 2]));
     r.sendSeries(T0_MS + 2000, series('a.test', 3, [10, 1, 20, 2]), series('b.test', 1));
     await r.at(T0_MS + 30_000);
@@ -76,14 +176,14 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('publishes nothing when nothing arrived', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     await r.at(T0_MS + 60_000);
     await r.at(T0_MS + 120_000);
     expect(r.host.httpCallRecords).toHaveLength(0);
   });
 
   it('counts and logs malformed queue messages and keeps the good ones', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.send('{"v":9}');
     r.send('not json');
     r.sendSeries(T0_MS + 1000, series('a.test', 4));
@@ -100,7 +200,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('retries 5xx with backoff, keeping the body (and timestamps), and counts it', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 500, '{"__type":"InternalServiceError","message":"try later"}');
@@ -119,7 +219,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('treats a call without an answer (timeout, connection failure) as retryable', async () => {
-    const r = start({ ...BASE_CONFIG, max_retries: 1 });
+    const r = start(mode, { ...BASE_CONFIG, max_retries: 1 });
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await r.respond(0, undefined);
@@ -134,7 +234,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('logs a 4xx with the AWS code and message and drops it without retrying', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 2, [3, 2]));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 400, '{"__type":"com.amazonaws.cloudwatch#InvalidParameterValueException","message":"bad value"}', [['x-amzn-query-error', 'InvalidParameterValue;Sender']]);
@@ -146,9 +246,9 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('reports a refused http call (unknown cluster) as a failure, not an exception', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 1));
-    r.host.forced.set('httpCall', 2 /* BadArgument */);
+    r.refuseCalls();
     await r.at(T0_MS + 60_000);
     expect(r.counter('put_calls')).toBe(1);
     expect(r.counter('put_failures')).toBe(1);
@@ -156,7 +256,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('bounds the buffer, dropping the oldest datums first and counting them', async () => {
-    const r = start({ ...BASE_CONFIG, max_buffered_datums: 3, max_retries: 0 });
+    const r = start(mode, { ...BASE_CONFIG, max_buffered_datums: 3, max_retries: 0 });
     r.sendSeries(T0_MS + 1000, series('old1', 1), series('old2', 1));
     await r.at(T0_MS + 60_000);
     await r.respond(0, 503); // kept for the next publish
@@ -170,7 +270,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('folds series past max_series into _overflow', async () => {
-    const r = start({ ...BASE_CONFIG, max_series: 2 });
+    const r = start(mode, { ...BASE_CONFIG, max_series: 2 });
     r.sendSeries(T0_MS + 1000, series('a', 1), series('b', 1), series('c', 1), series('d', 2));
     await r.at(T0_MS + 60_000);
     const values = r.bodyOf(0).MetricData.map((d) => (d['Dimensions'] as { Value: string }[])[0]!.Value);
@@ -179,7 +279,7 @@ describe('receiver plugin: publishing', () => {
   });
 
   it('splits a large publish into calls of at most 1000 datums', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     const many = Array.from({ length: 1500 }, (_, i) => series(`h${i}`, 1, [5, 1]));
     r.sendSeries(T0_MS + 1000, ...many);
     await r.at(T0_MS + 60_000);
@@ -187,30 +287,30 @@ describe('receiver plugin: publishing', () => {
   });
 });
 
-describe('receiver plugin: shutdown', () => {
+describe('shutdown', () => {
   it('sends nothing from proxy_on_done, finishes at once, and counts what it held (queue included)', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 3));
     // A sender's last flush, enqueued after the receiver's last queue delivery.
-    r.host.queues.get(r.queueId!)!.items.push(bytes(encodeMessage({ windowStartMs: T0_MS + 2000, series: [series('b.test', 1)] })));
-    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
+    r.enqueue(encodeMessage({ windowStartMs: T0_MS + 2000, series: [series('b.test', 1)] }));
+    expect(await r.stop()).toBe(1);
     await settle();
     expect(r.host.httpCallRecords).toHaveLength(0);
     expect(r.counter('datums_dropped')).toBe(2);
     expect(r.allLogs()).toContain('receiver: shutting down: 2 datum(s) not sent (0 call(s) in flight abandoned)');
   });
 
-  it('finishes at once when nothing is held, without a warning', () => {
-    const r = start(BASE_CONFIG);
-    expect(r.callbacks['proxy_on_done']!(ROOT)).toBe(1);
+  it('finishes at once when nothing is held, without a warning', async () => {
+    const r = start(mode, BASE_CONFIG);
+    expect(await r.stop()).toBe(1);
     expect(r.host.httpCallRecords).toHaveLength(0);
     expect(r.allLogs()).not.toContain('shutting down');
   });
 });
 
-describe('receiver plugin: timing', () => {
+describe('timing', () => {
   it('sends the current window so far every partial_publish_interval_millisecond, stamped with the window start', async () => {
-    const r = start({ ...BASE_CONFIG, partial_publish_interval_millisecond: 10_000 });
+    const r = start(mode, { ...BASE_CONFIG, partial_publish_interval_millisecond: 10_000 });
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 10_000);
     expect(r.host.httpCallRecords).toHaveLength(1);
@@ -222,31 +322,14 @@ describe('receiver plugin: timing', () => {
     }
   });
 
-  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
-    const r = start(BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
-    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
-    r.sendSeries(T0_MS + 1000, series('a.test', 2));
-    await r.at(T0_MS + 30_000);
-    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
-    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
-    await r.at(T0_MS + 89_000);
-    expect(r.host.httpCallRecords).toHaveLength(0);
-    await r.at(T0_MS + 90_000);
-    expect(r.host.httpCallRecords).toHaveLength(1);
-    expect(r.bodyOf(0).MetricData).toHaveLength(1);
-    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
-    await r.at(T0_MS + 150_000);
-    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
-  });
-
   it('refuses a partial-publish interval longer than the window', () => {
-    const r = start({ ...BASE_CONFIG, partial_publish_interval_millisecond: 120_000 });
+    const r = start(mode, { ...BASE_CONFIG, partial_publish_interval_millisecond: 120_000 });
     expect(r.configured).toBe(0);
     expect(r.allLogs()).toContain('configuration key "partial_publish_interval_millisecond" must not exceed publish_interval_millisecond (60000), got 120000');
   });
 
   it('after an outage sends the held windows in ceil(datums / 1000) calls', async () => {
-    const r = start({ ...BASE_CONFIG, max_retries: 0 });
+    const r = start(mode, { ...BASE_CONFIG, max_retries: 0 });
     const hosts = Array.from({ length: 450 }, (_, i) => `h${i}.test`);
     let calls = 0;
     for (let w = 0; w < 3; w++) {
@@ -262,11 +345,11 @@ describe('receiver plugin: timing', () => {
   });
 });
 
-describe('receiver plugin: timeouts', () => {
+describe('timeouts', () => {
   const timeout = (r: ReturnType<typeof start>, index: number) => r.respond(index, 504, 'upstream request timeout');
 
   it('does not retry a call Envoy timed out (it may be stored), counting its datums as dropped', async () => {
-    const r = start(BASE_CONFIG);
+    const r = start(mode, BASE_CONFIG);
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await timeout(r, 0);
@@ -278,12 +361,34 @@ describe('receiver plugin: timeouts', () => {
   });
 
   it('retries it with retry_timeouts: true', async () => {
-    const r = start({ ...BASE_CONFIG, retry_timeouts: true });
+    const r = start(mode, { ...BASE_CONFIG, retry_timeouts: true });
     r.sendSeries(T0_MS + 1000, series('a.test', 2));
     await r.at(T0_MS + 60_000);
     await timeout(r, 0);
     await r.at(T0_MS + 60_200);
     expect(r.host.httpCallRecords).toHaveLength(2);
     expect(r.host.httpCallRecords[1]!.body).toBe(r.host.httpCallRecords[0]!.body);
+  });
+});
+});
+
+// FakeHost only: a send offset other than 0 needs the first Math.random draw chosen (mocked),
+// which the built .wasm's engine-seeded generator does not allow.
+describe('receiver plugin (FakeHost): timing', () => {
+  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
+    const r = startOnFakeHost(FAKE_BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
+    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
+    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
+    await r.at(T0_MS + 89_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    await r.at(T0_MS + 90_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
+    await r.at(T0_MS + 150_000);
+    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BufferType, HttpContext, MapType, MetricType, RootContext, StreamType, UnsupportedError,
-} from '../../src/abi/index.js';
+} from '../../src/sdk/index.js';
 import { FakeHost, bytes, text } from './sdk-fake-host.js';
 
 describe('RootContext helpers', () => {

@@ -3,10 +3,22 @@ import {
   Action, BufferType, CALLBACKS, LogLevel, MapType,
 } from '../../src/abi/table.js';
 import {
-  HttpContext, RootContext, createDispatcher, definePlugin, type HttpCallResponse,
-} from '../../src/abi/index.js';
+  HttpContext, RootContext, StatelessHttpContext, createDispatcher, definePlugin, type HttpCallResponse,
+} from '../../src/sdk/index.js';
 import type { Host } from '../../src/abi/host.js';
 import { FakeHost, bytes } from './sdk-fake-host.js';
+
+/** A plugin whose root starts `task` with runTask on every tick. */
+function taskOnTick(name: string, what: string, task: (root: RootContext) => Promise<void>) {
+  return definePlugin({
+    name,
+    root: class extends RootContext {
+      override onTick(): void {
+        this.runTask(what, () => task(this));
+      }
+    },
+  });
+}
 
 // -- a small plugin exercising the SDK the way sender/receiver do ---------------------------
 
@@ -227,9 +239,9 @@ describe('dispatcher: exception containment', () => {
     expect(errorLogs(host)).toHaveLength(1);
   });
 
-  it('returns true from a throwing configure (table fallback) and keeps ticking after a throwing tick', () => {
+  it('fails the start from a throwing configure (logged, false) and keeps ticking after a throwing tick', () => {
     const { host, cb } = startVm('throw');
-    expect(cb.proxy_on_configure!(1, 5)).toBe(1);
+    expect(cb.proxy_on_configure!(1, 5)).toBe(0); // a broken plugin never reports itself configured
     expect(errorLogs(host)[0]).toContain('proxy_on_configure (context 1) threw: Error: config exploded');
     const second = startVm('tick-throws');
     second.cb.proxy_on_configure!(1, 11);
@@ -273,24 +285,14 @@ describe('dispatcher: exception containment', () => {
 
   it('logs a rejected async task started with runTask', async () => {
     const { host, cb } = startVm();
-    let root: RootContext | undefined;
-    const plugin = definePlugin({
-      name: 'async',
-      root: class extends RootContext {
-        override onTick(): void {
-          root = this;
-          this.runTask('publish', async () => {
-            await Promise.resolve();
-            throw new Error('signing failed');
-          });
-        }
-      },
+    const plugin = taskOnTick('async', 'publish', async () => {
+      await Promise.resolve();
+      throw new Error('signing failed');
     });
     const a = createDispatcher(plugin, host).callbacks;
     a.proxy_on_context_create!(5, 0);
     a.proxy_on_tick!(5);
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(root).toBeDefined();
     expect(errorLogs(host)[0]).toMatch(/^publish failed: Error: signing failed/);
     expect(cb.proxy_on_tick!(1)).toBe(0);
   });
@@ -493,7 +495,7 @@ describe('dispatcher: per context kind, and stateless HTTP contexts', () => {
     }
   }
   /** Overrides only onLog: stateless. */
-  class LogOnly extends HttpContext<CountingRoot> {
+  class LogOnly extends StatelessHttpContext<CountingRoot> {
     constructor(id: number, root: CountingRoot) {
       super(id, root);
       root.constructed++;
@@ -622,6 +624,75 @@ describe('dispatcher: per context kind, and stateless HTTP contexts', () => {
     d.callbacks.proxy_on_http_call_response!(1, token, 0, 0, 0);
     expect(roots[0]!.seen).toEqual(['log 4 /x', 'log 7 /call', 'log 9 /w', `stream 7 got ${token}`]);
     expect(roots[0]!.constructed).toBe(2);
+  });
+});
+
+describe('no hidden behaviour', () => {
+  it('a throwing onVmStart fails the VM start with the error logged', () => {
+    const host = new FakeHost();
+    const plugin = definePlugin({
+      name: 'vm-start-throws',
+      root: class extends RootContext {
+        override onVmStart(): boolean { throw new Error('no VM for you'); }
+      },
+    });
+    const cb = createDispatcher(plugin, host).callbacks;
+    cb.proxy_on_context_create!(1, 0);
+    expect(cb.proxy_on_vm_start!(1, 0)).toBe(0);
+    expect(host.logs.filter(([level]) => level === LogLevel.Error).map(([, line]) => line)[0])
+      .toContain('proxy_on_vm_start (context 1) threw: Error: no VM for you');
+  });
+
+  it('a plain HttpContext overriding one callback is NOT reused: a field written in one stream is not seen by the next', () => {
+    const host = new FakeHost();
+    const seen: (string | undefined)[] = [];
+    class Remembers extends HttpContext {
+      last: string | undefined;
+      override onLog(): void {
+        seen.push(this.last);
+        this.last = `stream ${this.contextId}`;
+      }
+    }
+    const d = createDispatcher(definePlugin({ name: 'plain', root: RootContext, http: Remembers }), host);
+    expect(d.implementedHttp.has('proxy_on_context_create')).toBe(true); // a context per stream
+    d.callbacks.proxy_on_context_create!(1, 0);
+    for (const id of [2, 3]) {
+      d.callbacks.proxy_on_context_create!(id, 1);
+      d.callbacks.proxy_on_log!(id);
+      d.callbacks.proxy_on_delete!(id);
+    }
+    expect(seen).toEqual([undefined, undefined]);
+  });
+
+  it('definePlugin refuses a StatelessHttpContext that breaks its rules, naming why', () => {
+    class Two extends StatelessHttpContext {
+      override onRequestHeaders(): Action { return Action.Continue; }
+      override onLog(): void {}
+    }
+    expect(() => definePlugin({ name: 'two', root: RootContext, http: Two }))
+      .toThrow('definePlugin(two): a StatelessHttpContext overrides exactly one per-stream callback, not 2 (onRequestHeaders, onLog); extend HttpContext');
+    class KeepsAlive extends StatelessHttpContext {
+      override onLog(): void {}
+      override onDelete(): void {}
+    }
+    expect(() => definePlugin({ name: 'alive', root: RootContext, http: KeepsAlive }))
+      .toThrow('definePlugin(alive): a StatelessHttpContext is reused across streams and may not override onDelete; extend HttpContext');
+  });
+
+  it('restores the effective context for an httpCall made after an await (no setEffectiveContext by hand)', async () => {
+    const host = new FakeHost();
+    const plugin = taskOnTick('after-await', 'call', async (root) => {
+      await Promise.resolve();
+      root.httpCall('c', [[':method', 'GET'], [':path', '/'], [':authority', 'x']], '', [], 10);
+    });
+    const cb = createDispatcher(plugin, host).callbacks;
+    cb.proxy_on_context_create!(4, 0);
+    host.effectiveContext = 9; // the host is in another context when the task resumes
+    cb.proxy_on_tick!(4);
+    expect(host.httpCallRecords).toHaveLength(0);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(host.effectiveContextCalls).toEqual([4]);
+    expect(host.httpCallRecords[0]!.effectiveContext).toBe(4);
   });
 });
 

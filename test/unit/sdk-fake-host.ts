@@ -3,7 +3,7 @@
 
 import type { BytesIn, FlatPairs, Host } from '../../src/abi/host.js';
 import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
-import { parseHeaderQuery, splitAgeEntry } from '../../src/abi/hostcalls.js';
+import { parseHeaderQuery, splitAgeEntry } from '../../host/core/header-query.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import * as hc from '../../src/abi/hostcalls.js';
-import { HostcallError, UnsupportedError, describeError } from '../../src/abi/errors.js';
-import { getEnv, getEnvAll } from '../../src/abi/env.js';
+import * as hc from '../../src/sdk/hostcalls.js';
+import { HostcallError, UnsupportedError, describeError } from '../../src/sdk/errors.js';
+import { getEnv, getEnvAll } from '../../src/sdk/env.js';
 import {
   BufferType, HOSTCALLS, LogLevel, MapType, MetricType, Status, StreamType, UNSUPPORTED_HOSTCALLS,
 } from '../../src/abi/table.js';
 import { FakeHost, bytes, text } from './sdk-fake-host.js';
-import { HttpContext, RootContext } from '../../src/abi/context.js';
+import { parseHeaderQuery, splitAgeEntry } from '../../host/core/header-query.js';
+import { HttpContext, RootContext } from '../../src/sdk/context.js';
 
 describe('hostcall wrappers: coverage of the ABI table', () => {
   const wrappers = hc as unknown as Record<string, unknown>;
@@ -94,8 +95,8 @@ describe('stream-end reads: several maps in one crossing, time since a timestamp
       .toThrow('headerQuery: entry 1 (":status") has map type 9, not 0..7');
     expect(() => hc.headerQuery([[MapType.HttpRequestHeaders, '']])).toThrow('headerQuery: entry 0 has an empty name');
     expect(() => hc.headerQuery([[MapType.HttpRequestHeaders, 'a\0b']])).toThrow('containing NUL');
-    expect(hc.parseHeaderQuery('0a\u00002b')).toEqual([[MapType.HttpRequestHeaders, 'a'], [MapType.HttpResponseHeaders, 'b']]);
-    expect(hc.parseHeaderQuery('0a\u0000')).toBeUndefined(); // an empty entry has no map type
+    expect(parseHeaderQuery('0a\u00002b')).toEqual([[MapType.HttpRequestHeaders, 'a'], [MapType.HttpResponseHeaders, 'b']]);
+    expect(parseHeaderQuery('0a\u0000')).toBeUndefined(); // an empty entry has no map type
   });
 
   it('headerAgeQuery: the headers then the age of a timestamp property, in one crossing', () => {
@@ -109,8 +110,8 @@ describe('stream-end reads: several maps in one crossing, time since a timestamp
     const query = hc.headerAgeQuery([[MapType.HttpRequestHeaders, ':authority'], [MapType.HttpResponseHeaders, ':status'],
       [MapType.HttpRequestHeaders, ':path']], ['request', 'time']);
     expect(query).toBe('0:authority\u00002:status\u00000:path\u0000:request\u0000time'); // the wire form (table.ts)
-    expect(hc.splitAgeEntry(query)).toEqual(['0:authority\u00002:status\u00000:path', 'request\u0000time']);
-    expect(hc.splitAgeEntry('0:path')).toEqual(['0:path', undefined]);
+    expect(splitAgeEntry(query)).toEqual(['0:authority\u00002:status\u00000:path', 'request\u0000time']);
+    expect(splitAgeEntry('0:path')).toEqual(['0:path', undefined]);
     expect(hc.getHeaderMapsValuesAndAge(host, query)).toEqual(['a.test', '200', undefined, 250_000_000]);
     const stream = new HttpContext(2, new RootContext(1, host));
     expect(stream.getHeaderValuesOfMapsAndAge(query)).toEqual(['a.test', '200', undefined, 250_000_000]);

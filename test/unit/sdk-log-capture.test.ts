@@ -3,8 +3,8 @@
 // shims/capture.wat), the records arrive in batches, before the root's tick at the latest.
 
 import { describe, expect, it } from 'vitest';
-import { createDispatcher, definePlugin, hostcalls, MapType, RootContext } from '../../src/abi/index.js';
-import { possibleCallbacks } from '../../src/abi/dispatcher.js';
+import { createDispatcher, definePlugin, hostcalls, MapType, RootContext } from '../../src/sdk/index.js';
+import { possibleCallbacks } from '../../src/sdk/dispatcher.js';
 import type { Host } from '../../src/abi/host.js';
 import { Status } from '../../src/abi/table.js';
 import { FakeHost } from './sdk-fake-host.js';

@@ -21,7 +21,7 @@ globalThis.TextDecoder = class { decode(b) { const a = b instanceof Uint8Array ?
 `;
 
 const SCENARIO = `
-import { Action, BufferType, HttpContext, MapType, RootContext, createDispatcher, definePlugin } from './src/abi/index.ts';
+import { Action, BufferType, HttpContext, MapType, RootContext, createDispatcher, definePlugin } from './src/sdk/index.ts';
 import { FakeHost, bytes } from './test/unit/sdk-fake-host.ts';
 
 const out = { responses: [] };

@@ -1,8 +1,8 @@
-// The Sha256 class (src/abi/crypto.ts) in Node mode: a Host whose sha256 is node:crypto.
+// The Sha256 class (src/sdk/crypto.ts) in Node mode: a Host whose sha256 is node:crypto.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Sha256, sha256Constructor } from '../../src/abi/crypto.js';
+import { Sha256, sha256Constructor } from '../../src/sdk/crypto.js';
 import type { BytesIn, Host } from '../../src/abi/host.js';
 
 const nodeHost = {

@@ -2,7 +2,7 @@
 // environment must be read at run time (WASI environ_*, never frozen into the snapshot), and in
 // Node mode the local host decides which keys each VM sees.
 
-import type { Host } from './host.js';
+import type { Host } from '../abi/index.js';
 
 /** The value of `name` in the VM's environment, or undefined when unset. */
 export function getEnv(host: Host, name: string): string | undefined {

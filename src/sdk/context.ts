@@ -6,7 +6,7 @@
 // one module instance). A RootContext owns what its VM-wide helpers need (logger, pending
 // httpCall callbacks); its HttpContexts share those through `root`.
 
-import type { BytesIn, Host } from './host.js';
+import { Action, BufferType, LogLevel, MapType, propertyPath, Status, StreamType, type BytesIn, type Host } from '../abi/index.js';
 import { describeError, HostcallError, UnsupportedError } from './errors.js';
 import { getEnv } from './env.js';
 import * as hc from './hostcalls.js';
@@ -14,7 +14,6 @@ import {
   ALL_BYTES, Counter, Gauge, Histogram, HttpCallResponse, Logger,
   type HeaderPairs, type SharedDataEntry,
 } from './hostcalls.js';
-import { Action, BufferType, LogLevel, MapType, Status, StreamType } from './table.js';
 
 /** Header pairs as accepted by setters: any array of [name, value]. */
 export type HeaderPairsIn = readonly (readonly [string, string])[];
@@ -36,6 +35,12 @@ export class HttpCallRegistry {
   private readonly pending = new Map<number, PendingHttpCall>();
   /** Dispatcher bookkeeping: told of every call (a stateless HTTP context that makes one is kept). */
   onAdd: ((callerContextId: number) => void) | undefined;
+  /**
+   * Dispatcher bookkeeping, one object per VM: the context whose callback is running now, 0
+   * between callbacks (where async code resumes after an await). Context methods that act on
+   * the effective context read it to restore theirs (Context.makeEffective).
+   */
+  running: { contextId: number } = { contextId: 0 };
 
   add(token: number, callerContextId: number, callback: HttpCallCallback | undefined): void {
     this.pending.set(token, { callerContextId, callback });
@@ -120,7 +125,7 @@ export abstract class Context {
    */
   getPropertyU64(path: readonly string[] | hc.WirePropertyPath): number | undefined {
     // per request in the sender: hc.getPropertyU64 inlined (QuickJS: ~0.1 µs per call)
-    const result = this.host.getPropertyU64(typeof path === 'string' ? path : hc.propertyPath(path));
+    const result = this.host.getPropertyU64(typeof path === 'string' ? path : propertyPath(path));
     if (result >= 0) return result;
     return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
@@ -132,7 +137,7 @@ export abstract class Context {
    */
   getPropertyAgeNanoseconds(path: readonly string[] | hc.WirePropertyPath): number | undefined {
     // per request in the sender: hc.getPropertyU64Age inlined
-    const result = this.host.getPropertyU64Age(typeof path === 'string' ? path : hc.propertyPath(path));
+    const result = this.host.getPropertyU64Age(typeof path === 'string' ? path : propertyPath(path));
     if (result >= 0) return result;
     return result === -Status.NotFound ? undefined : hc.idOrThrow('proxy_get_property', result);
   }
@@ -188,6 +193,7 @@ export abstract class Context {
     cluster: string, headers: HeaderPairsIn, body: BytesIn, trailers: HeaderPairsIn, timeoutMs: number,
     onResponse?: HttpCallCallback,
   ): number {
+    this.makeEffective();
     const token = hc.httpCall(this.host, cluster, headers, body, trailers, timeoutMs);
     this.httpCalls.add(token, this.contextId, onResponse);
     return token;
@@ -218,14 +224,40 @@ export abstract class Context {
     return new Histogram(this.host, name);
   }
 
-  /** Makes this context the one later hostcalls act on (e.g. after an await). */
+  /** The UTF-8 bytes of a string (at Wasm speed in the bridge; lone surrogates become U+FFFD). */
+  utf8Bytes(text: string): Uint8Array {
+    return new Uint8Array(this.host.utf8Encode(text));
+  }
+
+  /** CRC-32 (gzip's) of the bytes, a string's of its UTF-8 (at Wasm speed in the bridge). */
+  crc32(data: BytesIn): number {
+    return this.host.crc32(data);
+  }
+
+  /**
+   * Makes this context the one later hostcalls act on. Rarely needed by hand: the SDK's methods
+   * that depend on it (httpCall, setTickPeriod, done) restore it themselves when called outside
+   * this context's callback (after an await, in runTask), and httpCall callbacks run with it.
+   */
   setEffectiveContext(): void {
     hc.setEffectiveContext(this.host, this.contextId);
   }
 
   /**
+   * Restores this context as the effective one when the running callback is not its own (code
+   * resumed after an await runs between callbacks, or in another context's): in Envoy a
+   * hostcall acts on the context whose callback runs, so without this an http_call made after an
+   * await would go to whatever context the host is in.
+   */
+  protected makeEffective(): void {
+    if (this.httpCalls.running.contextId !== this.contextId) hc.setEffectiveContext(this.host, this.contextId);
+  }
+
+  /**
    * Runs async work (e.g. SigV4 signing) whose rejection would otherwise escape the
    * dispatcher's exception containment: a failure is logged at error level with its stack.
+   * After an await the task runs outside this context's callback; httpCall, setTickPeriod and
+   * done restore the effective context themselves (makeEffective), so the task need not.
    */
   runTask(what: string, task: () => Promise<void>): void {
     const report = (error: unknown): void => {
@@ -314,32 +346,22 @@ export class RootContext extends Context {
 
   /** Sets the onTick period; 0 stops ticking. */
   setTickPeriod(milliseconds: number): void {
+    this.makeEffective();
     hc.setTickPeriodMilliseconds(this.host, milliseconds);
   }
 
   /** Tells the host this root context finished (after onDone returned false). */
   done(): void {
+    this.makeEffective();
     hc.done(this.host);
   }
 }
 
 /**
- * One per HTTP stream. `R` is the plugin's root context class, reachable as `this.root`.
- *
- * Stateless HTTP contexts: when the class (declared with definePlugin's `http`) overrides
- * exactly one per-stream callback (onRequestHeaders/Body/Trailers, onResponseHeaders/Body/
- * Trailers or onLog) and none of onDone, onDelete, onHttpCallResponse, the dispatcher routes
- * no create/delete for streams: it constructs ONE context per root (with the VM's single root)
- * and reuses it for every stream, setting its contextId before that one callback.
- * A stateless stream context is a view reused across streams; don't keep references past the
- * callback. The constructor runs once per root, not per stream: fields it sets are shared by
- * all streams (treat them as constants); keep cross-request state on the root, and per-stream
- * state in locals of the callback (a field written in the callback is seen by the next stream). Two things
- * end this mode for good, the dispatcher then routing create/delete for streams again: a second
- * root context in the VM (which root would a stream belong to?), and an httpCall made by a
- * stream context (that context is kept, so its response callback finds it, until its delete).
- * Streams already under way at the switch keep getting a context per callback while the VM
- * has a single root.
+ * One per HTTP stream, from its create to its delete. `R` is the plugin's root context class,
+ * reachable as `this.root`. Fields are per stream. For a filter that needs no per-stream state
+ * and wants the cheapest per-request path, extend StatelessHttpContext instead (an explicit
+ * opt-in: a plain HttpContext is never reused).
  */
 export class HttpContext<R extends RootContext = RootContext> extends Context {
   declare readonly root: R;
@@ -388,27 +410,19 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
   /** The stream is complete (access-log time): request and response headers are readable. */
   onLog(): void {}
 
-  // -- request headers / trailers ---------------------------------------------------------------
+  // Per-map header accessors (getRequestHeader, setResponseHeaders, getRequestTrailer, ...) are
+  // generated from HEADER_MAPS below, one set per map the stream owns.
 
-  getRequestHeader(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
-  }
-
-  /** Several request headers in one crossing; undefined for absent ones. */
-  getRequestHeaderValues(names: readonly string[]): (string | undefined)[] {
-    const result = this.host.getHeaderMapValues(MapType.HttpRequestHeaders, names); // hot: no wrapper call
-    if (typeof result !== 'number') return result;
-    throw new HostcallError('proxy_get_header_map_value', result);
-  }
+  // -- several maps in one crossing -------------------------------------------------------------
 
   /**
    * Headers of several maps in one crossing, in the query's order (e.g. request headers and the
    * response's :status at onLog); undefined for absent ones. Build the query once (headerQuery).
    */
-  getHeaderValuesOfMaps(query: hc.HeaderQuery): (string | undefined)[] {
+  getHeaderValuesOfMaps<A extends readonly unknown[]>(query: hc.HeaderQuery<A>): A {
     const result = this.host.getHeaderMapsValues(query);
-    // a HeaderQuery has no age entry: every element is a string or undefined
-    if (typeof result !== 'number') return result as (string | undefined)[];
+    // a HeaderQuery has no age entry: one string or undefined per entry, as its type says
+    if (typeof result !== 'number') return result as unknown as A;
     throw new HostcallError('proxy_get_header_map_value', result);
   }
 
@@ -417,116 +431,16 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
    * property (headerAgeQuery, e.g. ['request', 'time']: at onLog, the request's latency), or
    * undefined when absent or unset; all in one crossing.
    */
-  getHeaderValuesOfMapsAndAge(query: hc.HeaderAgeQuery): (string | number | undefined)[] {
+  getHeaderValuesOfMapsAndAge<A extends readonly unknown[]>(query: hc.HeaderAgeQuery<A>): A {
     const result = this.host.getHeaderMapsValues(query); // hot (the sender, per request): no wrapper call
     if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
     const age = result[result.length - 1];
-    return typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result;
+    // the answer's shape is the query's type (headerAgeQuery): headers, then the age
+    return (typeof age === 'number' && age < 0 ? hc.ageElementChecked(result) : result) as unknown as A;
   }
 
-  getRequestHeaders(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestHeaders);
-  }
-
-  setRequestHeaders(headers: HeaderPairsIn): void {
-    hc.setHeaderMapPairs(this.host, MapType.HttpRequestHeaders, headers);
-  }
-
-  /** Replaces (or adds) a header. */
-  setRequestHeader(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
-  }
-
-  addRequestHeader(name: string, value: string): void {
-    hc.addHeaderMapValue(this.host, MapType.HttpRequestHeaders, name, value);
-  }
-
-  removeRequestHeader(name: string): void {
-    hc.removeHeaderMapValue(this.host, MapType.HttpRequestHeaders, name);
-  }
-
-  getRequestTrailer(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpRequestTrailers, name);
-  }
-
-  getRequestTrailers(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpRequestTrailers);
-  }
-
-  setRequestTrailer(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpRequestTrailers, name, value);
-  }
-
-  // -- response headers / trailers --------------------------------------------------------------
-
-  getResponseHeader(name: string): string | undefined {
-    const result = this.host.getHeaderMapValue(MapType.HttpResponseHeaders, name); // hot: no wrapper call
-    return typeof result === 'string' ? result : hc.absentOrThrow('proxy_get_header_map_value', result);
-  }
-
-  /** Several response headers in one crossing; undefined for absent ones. */
-  getResponseHeaderValues(names: readonly string[]): (string | undefined)[] {
-    return hc.getHeaderMapValues(this.host, MapType.HttpResponseHeaders, names);
-  }
-
-  getResponseHeaders(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseHeaders);
-  }
-
-  setResponseHeaders(headers: HeaderPairsIn): void {
-    hc.setHeaderMapPairs(this.host, MapType.HttpResponseHeaders, headers);
-  }
-
-  setResponseHeader(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
-  }
-
-  addResponseHeader(name: string, value: string): void {
-    hc.addHeaderMapValue(this.host, MapType.HttpResponseHeaders, name, value);
-  }
-
-  removeResponseHeader(name: string): void {
-    hc.removeHeaderMapValue(this.host, MapType.HttpResponseHeaders, name);
-  }
-
-  getResponseTrailer(name: string): string | undefined {
-    return hc.getHeaderMapValue(this.host, MapType.HttpResponseTrailers, name);
-  }
-
-  getResponseTrailers(): HeaderPairs {
-    return hc.getHeaderMapPairs(this.host, MapType.HttpResponseTrailers);
-  }
-
-  setResponseTrailer(name: string, value: string): void {
-    hc.replaceHeaderMapValue(this.host, MapType.HttpResponseTrailers, name, value);
-  }
-
-  // -- bodies (valid inside onRequestBody / onResponseBody) -----------------------------------
-
-  getRequestBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
-    return hc.getBufferBytes(this.host, BufferType.HttpRequestBody, start, maxSize);
-  }
-
-  getRequestBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
-    return hc.getBufferString(this.host, BufferType.HttpRequestBody, start, maxSize);
-  }
-
-  /** Replaces bytes [start, start + size) of the buffered body (default: all of it). */
-  setRequestBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
-    hc.setBufferBytes(this.host, BufferType.HttpRequestBody, data, start, size);
-  }
-
-  getResponseBody(start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
-    return hc.getBufferBytes(this.host, BufferType.HttpResponseBody, start, maxSize);
-  }
-
-  getResponseBodyText(start = 0, maxSize = ALL_BYTES): string | undefined {
-    return hc.getBufferString(this.host, BufferType.HttpResponseBody, start, maxSize);
-  }
-
-  setResponseBody(data: BytesIn, start = 0, size = ALL_BYTES): void {
-    hc.setBufferBytes(this.host, BufferType.HttpResponseBody, data, start, size);
-  }
+  // Body accessors (getRequestBody, getResponseBodyText, setRequestBody, ...; valid inside
+  // onRequestBody / onResponseBody) are generated from BODY_BUFFERS below.
 
   // -- stream control -------------------------------------------------------------------------
 
@@ -553,6 +467,125 @@ export class HttpContext<R extends RootContext = RootContext> extends Context {
     hc.closeStream(this.host, StreamType.Response);
   }
 }
+
+/**
+ * The header maps an HTTP stream owns, by accessor name: `get<Name>(name)`, `get<Name>s()`,
+ * `get<Name>Values(names)` (one crossing), `set<Name>s(pairs)`, `set<Name>(name, value)`
+ * (replaces or adds), `add<Name>(name, value)`, `remove<Name>(name)`.
+ */
+const HEADER_MAPS = [
+  ['RequestHeader', MapType.HttpRequestHeaders],
+  ['RequestTrailer', MapType.HttpRequestTrailers],
+  ['ResponseHeader', MapType.HttpResponseHeaders],
+  ['ResponseTrailer', MapType.HttpResponseTrailers],
+] as const;
+
+type HeaderMapName = (typeof HEADER_MAPS)[number][0];
+
+/** The accessors of one header map (HEADER_MAPS). */
+type HeaderMapAccessors<N extends string> =
+  & { [K in `get${N}`]: (name: string) => string | undefined }
+  & { [K in `get${N}s`]: () => HeaderPairs }
+  & { [K in `get${N}Values`]: (names: readonly string[]) => (string | undefined)[] }
+  & { [K in `set${N}s`]: (headers: HeaderPairsIn) => void }
+  & { [K in `set${N}` | `add${N}`]: (name: string, value: string) => void }
+  & { [K in `remove${N}`]: (name: string) => void };
+
+type AllHeaderMapAccessors = HeaderMapAccessors<'RequestHeader'> & HeaderMapAccessors<'RequestTrailer'>
+  & HeaderMapAccessors<'ResponseHeader'> & HeaderMapAccessors<'ResponseTrailer'>;
+
+/**
+ * The bodies an HTTP stream owns: `get<Name>Body(start, maxSize)`, `get<Name>BodyText(...)`,
+ * `set<Name>Body(data, start, size)` (replaces bytes [start, start + size), default: all of it).
+ */
+const BODY_BUFFERS = [
+  ['Request', BufferType.HttpRequestBody],
+  ['Response', BufferType.HttpResponseBody],
+] as const;
+
+type BodyAccessors<N extends string> =
+  & { [K in `get${N}Body`]: (start?: number, maxSize?: number) => ArrayBuffer | undefined }
+  & { [K in `get${N}BodyText`]: (start?: number, maxSize?: number) => string | undefined }
+  & { [K in `set${N}Body`]: (data: BytesIn, start?: number, size?: number) => void };
+
+type AllBodyAccessors = BodyAccessors<'Request'> & BodyAccessors<'Response'>;
+
+function bodyAccessors(name: (typeof BODY_BUFFERS)[number][0], type: BufferType): Record<string, (this: HttpContext, ...args: never[]) => unknown> {
+  return {
+    [`get${name}Body`](this: HttpContext, start = 0, maxSize = ALL_BYTES): ArrayBuffer | undefined {
+      return hc.getBufferBytes(this.host, type, start, maxSize);
+    },
+    [`get${name}BodyText`](this: HttpContext, start = 0, maxSize = ALL_BYTES): string | undefined {
+      return hc.getBufferString(this.host, type, start, maxSize);
+    },
+    [`set${name}Body`](this: HttpContext, data: BytesIn, start = 0, size = ALL_BYTES): void {
+      hc.setBufferBytes(this.host, type, data, start, size);
+    },
+  };
+}
+
+// Declaration merging: HttpContext has the generated accessors (installed on its prototype below).
+export interface HttpContext<R extends RootContext = RootContext> extends AllHeaderMapAccessors, AllBodyAccessors {}
+
+/** The accessor functions of one map: the hostcall wrappers with the map type bound. */
+function headerMapAccessors(name: HeaderMapName, mapType: MapType): Record<string, (this: HttpContext, ...args: never[]) => unknown> {
+  return {
+    [`get${name}`](this: HttpContext, key: string): string | undefined {
+      const result = this.host.getHeaderMapValue(mapType, key); // hot: the common case without a wrapper call
+      return typeof result === 'string' ? result : hc.absentOrThrow('proxy_get_header_map_value', result);
+    },
+    [`get${name}s`](this: HttpContext): HeaderPairs {
+      return hc.getHeaderMapPairs(this.host, mapType);
+    },
+    [`get${name}Values`](this: HttpContext, keys: readonly string[]): (string | undefined)[] {
+      return hc.getHeaderMapValues(this.host, mapType, keys);
+    },
+    [`set${name}s`](this: HttpContext, headers: HeaderPairsIn): void {
+      hc.setHeaderMapPairs(this.host, mapType, headers);
+    },
+    [`set${name}`](this: HttpContext, key: string, value: string): void {
+      hc.replaceHeaderMapValue(this.host, mapType, key, value);
+    },
+    [`add${name}`](this: HttpContext, key: string, value: string): void {
+      hc.addHeaderMapValue(this.host, mapType, key, value);
+    },
+    [`remove${name}`](this: HttpContext, key: string): void {
+      hc.removeHeaderMapValue(this.host, mapType, key);
+    },
+  };
+}
+
+const generatedAccessors = [
+  ...HEADER_MAPS.map(([name, mapType]) => headerMapAccessors(name, mapType)),
+  ...BODY_BUFFERS.map(([name, type]) => bodyAccessors(name, type)),
+];
+for (const accessors of generatedAccessors) {
+  for (const [method, fn] of Object.entries(accessors)) {
+    // as class methods are: non-enumerable, writable (a subclass may override one)
+    Object.defineProperty(HttpContext.prototype, method, { value: fn, writable: true, configurable: true, enumerable: false });
+  }
+}
+
+/**
+ * An HTTP context that is REUSED across streams (opt in by extending this class): the dispatcher
+ * routes no create/delete for streams, constructs ONE context per root (with the VM's single
+ * root) and sets its contextId before each callback, so JS is entered once per request.
+ *
+ * The rules, checked by definePlugin (a TypeError otherwise): the class overrides exactly one
+ * per-stream callback (onRequestHeaders/Body/Trailers, onResponseHeaders/Body/Trailers or onLog)
+ * and none of onDone, onDelete, onHttpCallResponse. What it means for the plugin: the
+ * constructor runs once per root, not per stream, so fields it sets are shared by all streams
+ * (treat them as constants); keep cross-request state on the root and per-stream state in
+ * locals of the callback (a field written in the callback is seen by the next stream); don't
+ * keep references to the context past the callback.
+ *
+ * Two things end this mode for good, the dispatcher then routing create/delete for streams
+ * again: a second root context in the VM (which root would a stream belong to?), and an
+ * httpCall made by a stream context (that context is kept, so its response callback finds it,
+ * until its delete). Streams already under way at the switch keep getting a context per
+ * callback while the VM has a single root.
+ */
+export abstract class StatelessHttpContext<R extends RootContext = RootContext> extends HttpContext<R> {}
 
 /**
  * Dispatcher only: points a stateless stream context (the flyweight of its root, see

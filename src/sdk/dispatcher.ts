@@ -3,25 +3,29 @@
 // - Contexts by id: a context created with parent 0 is a root context (plugin.createRootContext);
 //   any other is an HTTP context made by its root (plugin.createHttpContext).
 // - Every handler catches what the plugin throws: logged at error level with the JS stack via
-//   host.log, then the table's fallback is returned, and the VM stays usable.
+//   host.log, then the table's fallback is returned, and the VM stays usable. Except at start: a
+//   throwing onVmStart / onConfigure fails the plugin's start (false), as returning false does.
+// - Handlers are generated from CALLBACKS and the method lists of methods.ts (one per root
+//   callback, one per stream callback): no hand-written copy per callback.
 // - httpCall tokens map to the callback and the context that made the call; the response is
 //   delivered with that context made effective.
 // - `implementedRoot` / `implementedHttp` are computed from the plugin's classes, per context
 //   kind, so the bridge can skip entering JS for callbacks nobody overrides (a root's onDone costs
 //   streams nothing); `implemented` is their union (the Node host's view).
-// - Stateless HTTP contexts (see context.ts): when the HTTP class overrides exactly one per-stream
-//   callback and keeps nothing past it, no create/delete is routed for streams; ONE context
+// - Stateless HTTP contexts (StatelessHttpContext, an explicit opt-in, see context.ts): no
+//   create/delete is routed for streams; ONE context
 //   object (a flyweight, built once per root) serves them all, its contextId set before each
 //   callback. A second root in the VM, or an httpCall from a stream context, ends this mode for
 //   good (the sets change; `onImplementedChange` listeners are told).
 // Handlers are built once per VM; the per-callback path allocates nothing but what the plugin does.
 
-import type { GuestCallbacks, Host } from './host.js';
+import type { GuestCallbacks, Host } from '../abi/index.js';
 import type { PluginDefinition } from './plugin.js';
+import { CALLBACKS, LogLevel, splitAgeEntry, type CallbackSpec } from '../abi/index.js';
 import { HttpContext, RootContext, rebindStatelessContext, type Context } from './context.js';
 import { describeError, HostcallError } from './errors.js';
-import { ageElementChecked, HttpCallResponse, splitAgeEntry } from './hostcalls.js';
-import { CALLBACKS, LogLevel } from './table.js';
+import { ageElementChecked, HttpCallResponse } from './hostcalls.js';
+import { HTTP_METHODS, overrides, ROOT_METHODS, STREAM_METHODS } from './methods.js';
 
 export interface Dispatcher {
   readonly callbacks: GuestCallbacks;
@@ -37,28 +41,6 @@ export interface Dispatcher {
 
 type Handler = (...args: number[]) => number;
 
-/** Root-context callbacks and the RootContext method each one calls. */
-const ROOT_METHODS: Readonly<Record<string, keyof RootContext>> = {
-  proxy_on_vm_start: 'onVmStart',
-  proxy_on_configure: 'onConfigure',
-  proxy_on_tick: 'onTick',
-  proxy_on_queue_ready: 'onQueueReady',
-  proxy_on_foreign_function: 'onForeignFunction',
-  proxy_on_done: 'onDone',
-};
-
-/** HTTP-context callbacks and the HttpContext method each one calls. */
-const HTTP_METHODS: Readonly<Record<string, keyof HttpContext>> = {
-  proxy_on_request_headers: 'onRequestHeaders',
-  proxy_on_request_body: 'onRequestBody',
-  proxy_on_request_trailers: 'onRequestTrailers',
-  proxy_on_response_headers: 'onResponseHeaders',
-  proxy_on_response_body: 'onResponseBody',
-  proxy_on_response_trailers: 'onResponseTrailers',
-  proxy_on_log: 'onLog',
-  proxy_on_done: 'onDone',
-};
-
 /** Needed for root bookkeeping whatever the plugin overrides (roots map, httpCall tokens). */
 const ROOT_ALWAYS = ['proxy_on_context_create', 'proxy_on_delete', 'proxy_on_http_call_response'];
 /** Needed for stream bookkeeping (streams map); not in stateless mode. */
@@ -69,24 +51,9 @@ const HTTP_LIFECYCLE = ['proxy_on_context_create', 'proxy_on_delete'];
  */
 const HTTP_ALWAYS = ['proxy_on_http_call_response'];
 
-/** HttpContext methods that keep a context alive past its callback: any override rules out stateless mode. */
-const HTTP_LIFETIME_METHODS: readonly (keyof HttpContext)[] = ['onDone', 'onDelete', 'onHttpCallResponse'];
-
-function overrides(prototype: object, base: object, method: string): boolean {
-  return (prototype as Record<string, unknown>)[method] !== (base as Record<string, unknown>)[method];
-}
-
-/**
- * The one per-stream callback (export name) of a plugin whose HTTP contexts can be stateless
- * (context.ts: "Stateless HTTP contexts"), or undefined when they must live from create to delete.
- */
+/** The per-stream callback of a plugin whose HTTP contexts are stateless (definePlugin checked it). */
 export function statelessHttpCallback(plugin: PluginDefinition): string | undefined {
-  const prototype = plugin.httpPrototype;
-  if (prototype === null || prototype === undefined) return undefined;
-  if (HTTP_LIFETIME_METHODS.some((method) => overrides(prototype, HttpContext.prototype, method))) return undefined;
-  const used = Object.entries(HTTP_METHODS)
-    .filter(([, method]) => method !== 'onDone' && overrides(prototype, HttpContext.prototype, method));
-  return used.length === 1 ? used[0]![0] : undefined;
+  return plugin.statelessCallback;
 }
 
 /** The callbacks root contexts need (by export name). */
@@ -151,6 +118,8 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
   const implementedHttp = computeImplementedHttp(plugin, stateless);
   const implemented = new Set([...implementedRoot, ...implementedHttp]);
   const listeners: (() => void)[] = [];
+  /** The context whose callback runs now; 0 between callbacks (HttpCallRegistry.running). */
+  const running = { contextId: 0 };
 
   /** Back to one context per stream, create to delete, for good. */
   const endStatelessMode = (): void => {
@@ -301,6 +270,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
         try {
           const root = plugin.createRootContext(contextId, host);
           root.httpCalls.onAdd = noteHttpCall;
+          root.httpCalls.running = running;
           roots.set(contextId, root);
         } catch (error) {
           brokenRoots.add(contextId);
@@ -329,75 +299,46 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     return 0;
   };
 
-  const onVmStart = (contextId: number, size: number): number => {
-    const root = roots.get(contextId);
-    if (root === undefined) return 1;
-    root.log.invalidate();
-    try {
-      return root.onVmStart(size) === false ? 0 : 1;
-    } catch (error) {
-      report('proxy_on_vm_start', contextId, error);
-      return 1;
-    }
-  };
-
-  const onConfigure = (contextId: number, size: number): number => {
-    const root = roots.get(contextId);
-    if (root === undefined) return 1;
-    root.log.invalidate();
-    try {
-      return root.onConfigure(size) === false ? 0 : 1;
-    } catch (error) {
-      report('proxy_on_configure', contextId, error);
-      return 1;
-    }
-  };
-
-  const onTick = (contextId: number): number => {
-    const root = roots.get(contextId);
-    if (root === undefined) return 0;
-    root.log.invalidate();
-    drainCapture(root);
-    try {
-      root.onTick();
-    } catch (error) {
-      report('proxy_on_tick', contextId, error);
-    }
-    return 0;
-  };
-
-  const onQueueReady = (contextId: number, queueId: number): number => {
-    const root = roots.get(contextId);
-    if (root === undefined) return 0;
-    root.log.invalidate();
-    try {
-      root.onQueueReady(queueId);
-    } catch (error) {
-      report('proxy_on_queue_ready', contextId, error);
-    }
-    return 0;
-  };
-
-  const onForeignFunction = (contextId: number, functionId: number, dataSize: number): number => {
-    const root = roots.get(contextId);
-    if (root === undefined) return 0;
-    try {
-      root.onForeignFunction(functionId, dataSize);
-    } catch (error) {
-      report('proxy_on_foreign_function', contextId, error);
-    }
-    return 0;
+  /**
+   * A root callback's handler, from its table entry: the root's method with the callback's params
+   * after the context id. 'bool' callbacks answer 0 for false; a throw is the fallback, except
+   * at start (vm_start, configure), where it fails the plugin as false does.
+   */
+  const rootHandler = (spec: CallbackSpec, method: keyof RootContext): Handler => {
+    const failed = spec.name === 'proxy_on_vm_start' || spec.name === 'proxy_on_configure' ? 0 : spec.fallback;
+    const bool = spec.result === 'bool';
+    const invalidateLog = spec.name !== 'proxy_on_foreign_function';
+    const drain = spec.name === 'proxy_on_tick'; // a log capture's records before the tick
+    return (contextId: number, a?: number, b?: number): number => {
+      const root = roots.get(contextId);
+      if (root === undefined) return spec.fallback;
+      if (invalidateLog) root.log.invalidate();
+      if (drain) drainCapture(root);
+      running.contextId = contextId;
+      try {
+        const result = (root[method] as (a?: number, b?: number) => unknown)(a, b);
+        return bool ? (result === false ? 0 : 1) : 0;
+      } catch (error) {
+        report(spec.name, contextId, error);
+        return failed;
+      } finally {
+        running.contextId = 0;
+      }
+    };
   };
 
   const onDone = (contextId: number): number => {
     const context = contextOf(contextId);
     if (context === undefined) return 1;
+    running.contextId = contextId;
     if (context instanceof RootContext) drainCapture(context);
     try {
       return context.onDone() === false ? 0 : 1;
     } catch (error) {
       report('proxy_on_done', contextId, error);
       return 1;
+    } finally {
+      running.contextId = 0;
     }
   };
 
@@ -413,11 +354,13 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
       if (brokenRoots.delete(contextId)) rootsChanged();
       return 0;
     }
+    running.contextId = contextId;
     try {
       context.onDelete();
     } catch (error) {
       report('proxy_on_delete', contextId, error);
     } finally {
+      running.contextId = 0;
       if (stream !== undefined) streams.delete(contextId);
       else {
         roots.delete(contextId);
@@ -439,6 +382,7 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
     }
     const caller = pending === undefined ? target : contextOf(pending.callerContextId);
     if (caller === undefined) return 0; // the calling context was deleted meanwhile: nobody to tell
+    running.contextId = caller.contextId;
     try {
       if (caller.contextId !== contextId) host.setEffectiveContext(caller.contextId);
       caller.log.invalidate();
@@ -449,109 +393,75 @@ export function createDispatcher(plugin: PluginDefinition, host: Host): Dispatch
       }
     } catch (error) {
       report('proxy_on_http_call_response', contextId, error);
+    } finally {
+      running.contextId = 0;
     }
     return 0;
   };
 
-  const onLog = (contextId: number): number => {
-    if (capture !== undefined) {
-      captureLog(contextId);
-      if (plugin.httpPrototype === null) return 0; // no HTTP class: the capture is all
+  /**
+   * A stream callback's handler, from its table entry: the stream's method with the params after
+   * the context id (`endOfStream` as a boolean); the result as an Action (undefined, a forgotten
+   * return, is Continue). Shaped by arity so the per-request path makes no arguments array.
+   */
+  const streamHandler = (spec: CallbackSpec, method: keyof HttpContext): Handler => {
+    const name = spec.name;
+    const fallback = spec.fallback;
+    // `stream[method](...)`: a method call on the context (no Function.prototype.call on the hot path)
+    type Methods = Record<string, (a?: number, endOfStream?: boolean) => unknown>;
+    if (spec.params.length <= 2) {
+      return (contextId: number, a?: number): number => {
+        const stream = streamOf(contextId) as unknown as Methods | undefined;
+        if (stream === undefined) return fallback;
+        running.contextId = contextId;
+        try {
+          const action = (stream[method]!(a) as number) | 0;
+          running.contextId = 0; // not in a finally: the per-request path stays plain
+          return action;
+        } catch (error) {
+          running.contextId = 0;
+          report(name, contextId, error);
+          return fallback;
+        }
+      };
     }
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      stream.onLog();
-    } catch (error) {
-      report('proxy_on_log', contextId, error);
-    }
-    return 0;
+    if (spec.params[2] !== 'endOfStream') throw new Error(`dispatcher: no stream handler shape for ${name}`);
+    return (contextId: number, a: number, endOfStream: number): number => {
+      const stream = streamOf(contextId) as unknown as Methods | undefined;
+      if (stream === undefined) return fallback;
+      running.contextId = contextId;
+      try {
+        const action = (stream[method]!(a, endOfStream !== 0) as number) | 0;
+        running.contextId = 0;
+        return action;
+      } catch (error) {
+        running.contextId = 0;
+        report(name, contextId, error);
+        return fallback;
+      }
+    };
   };
 
-  const onRequestHeaders = (contextId: number, numHeaders: number, endOfStream: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onRequestHeaders(numHeaders, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_request_headers', contextId, error);
-      return 0;
-    }
-  };
-
-  const onRequestBody = (contextId: number, bodySize: number, endOfStream: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onRequestBody(bodySize, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_request_body', contextId, error);
-      return 0;
-    }
-  };
-
-  const onRequestTrailers = (contextId: number, numTrailers: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onRequestTrailers(numTrailers) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_request_trailers', contextId, error);
-      return 0;
-    }
-  };
-
-  const onResponseHeaders = (contextId: number, numHeaders: number, endOfStream: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onResponseHeaders(numHeaders, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_response_headers', contextId, error);
-      return 0;
-    }
-  };
-
-  const onResponseBody = (contextId: number, bodySize: number, endOfStream: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onResponseBody(bodySize, endOfStream !== 0) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_response_body', contextId, error);
-      return 0;
-    }
-  };
-
-  const onResponseTrailers = (contextId: number, numTrailers: number): number => {
-    const stream = streamOf(contextId);
-    if (stream === undefined) return 0;
-    try {
-      return stream.onResponseTrailers(numTrailers) | 0; // undefined (a forgotten return) → Continue
-    } catch (error) {
-      report('proxy_on_response_trailers', contextId, error);
-      return 0;
-    }
-  };
-
-  const handlers: Readonly<Record<string, Handler>> = {
+  const handlers: Record<string, Handler> = {
     proxy_on_context_create: onContextCreate,
-    proxy_on_vm_start: onVmStart,
-    proxy_on_configure: onConfigure,
-    proxy_on_tick: onTick,
-    proxy_on_queue_ready: onQueueReady,
-    proxy_on_foreign_function: onForeignFunction,
     proxy_on_done: onDone,
     proxy_on_delete: onDelete,
     proxy_on_http_call_response: onHttpCallResponse,
-    proxy_on_log: onLog,
-    proxy_on_request_headers: onRequestHeaders,
-    proxy_on_request_body: onRequestBody,
-    proxy_on_request_trailers: onRequestTrailers,
-    proxy_on_response_headers: onResponseHeaders,
-    proxy_on_response_body: onResponseBody,
-    proxy_on_response_trailers: onResponseTrailers,
   };
+  for (const spec of CALLBACKS) {
+    const rootMethod = ROOT_METHODS[spec.name];
+    const streamMethod = STREAM_METHODS[spec.name];
+    if (handlers[spec.name] !== undefined) continue; // done: roots and streams alike, above
+    if (rootMethod !== undefined) handlers[spec.name] = rootHandler(spec, rootMethod);
+    else if (streamMethod !== undefined) handlers[spec.name] = streamHandler(spec, streamMethod);
+  }
+  const streamLog = handlers.proxy_on_log;
+  if (capture !== undefined && streamLog !== undefined) {
+    handlers.proxy_on_log = (contextId: number): number => {
+      captureLog(contextId);
+      return plugin.httpPrototype === null ? 0 : streamLog(contextId); // no HTTP class: the capture is all
+    };
+  }
 
   // One function per CALLBACKS entry; the ones this SDK does not route (TCP stream callbacks)
   // just return the table's fallback.

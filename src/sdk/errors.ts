@@ -1,7 +1,7 @@
 // Errors the SDK throws. A hostcall that answers with an unexpected Status becomes a
 // HostcallError naming both the hostcall and the status, so a log line says what failed.
 
-import { STATUS_NAMES, Status } from './table.js';
+import { STATUS_NAMES, Status } from '../abi/index.js';
 
 export function statusName(status: number): string {
   return STATUS_NAMES[status] ?? `Status(${status})`;

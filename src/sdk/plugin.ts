@@ -4,13 +4,15 @@
 //   class MyHttp extends HttpContext<MyRoot> { override onLog() { ... this.root ... } }
 //   export default definePlugin({ name: 'my-plugin', root: MyRoot, http: MyHttp });
 //
+// (a filter with no per-stream state may extend StatelessHttpContext instead: an explicit opt-in
+// to one context object reused for every stream, see context.ts)
 // and keeps NO module-level mutable state (several VMs may share one module instance in Node
 // mode): all state lives in context objects. The classes (not instances) are declared so the
 // dispatcher can tell statically which callbacks the plugin overrides.
 
-import type { Host } from './host.js';
-import { HttpContext, RootContext } from './context.js';
-import type { HeaderAgeQuery, HeaderQuery } from './hostcalls.js';
+import type { HeaderAgeQuery, HeaderQuery, Host } from '../abi/index.js';
+import { HttpContext, RootContext, StatelessHttpContext } from './context.js';
+import { HTTP_LIFETIME_METHODS, overrides, STREAM_METHODS } from './methods.js';
 
 export type RootContextClass<R extends RootContext = RootContext> = new (contextId: number, host: Host) => R;
 export type HttpContextClass<R extends RootContext = RootContext> = new (contextId: number, root: R) => HttpContext<R>;
@@ -35,8 +37,14 @@ export interface PluginSpec<R extends RootContext> {
    * right after the request headers; Envoy's request.time is the stream's creation, earlier by
    * the header parsing), sparing a property read per stream.
    */
-  readonly logCapture?: { readonly query: HeaderQuery | HeaderAgeQuery; readonly batchRecords?: number };
+  readonly logCapture?: { readonly query: HeaderQuery<LogValuesOf<R>> | HeaderAgeQuery<LogValuesOf<R>>; readonly batchRecords?: number };
 }
+
+/**
+ * The values the root's onLogValues takes: a log capture's query must answer that type (e.g. the
+ * sender's RequestValues), so the query and its consumer cannot drift apart.
+ */
+export type LogValuesOf<R extends RootContext> = Parameters<R['onLogValues']>[0];
 
 /** Records per batch of a log capture unless the plugin says otherwise. */
 export const DEFAULT_LOG_BATCH_RECORDS = 64;
@@ -53,12 +61,35 @@ export interface PluginDefinition {
    * undefined when unknown statically (root overrides createHttpContext, no `http` declared).
    */
   readonly httpPrototype: HttpContext | null | undefined;
+  /**
+   * The one per-stream callback (export name) of a StatelessHttpContext class, whose contexts the
+   * dispatcher reuses across streams (context.ts); undefined for any other plugin.
+   */
+  readonly statelessCallback: string | undefined;
   /** PluginSpec.logCapture, with its default applied. */
   readonly logCapture?: { readonly query: string; readonly batchRecords: number };
 }
 
 function isSubclass(candidate: unknown, base: abstract new (...args: never[]) => object): boolean {
   return candidate === base || (typeof candidate === 'function' && candidate.prototype instanceof base);
+}
+
+/**
+ * A StatelessHttpContext class's one per-stream callback; a TypeError naming what breaks the
+ * rules (context.ts) otherwise. undefined for other classes: their contexts live per stream.
+ */
+function statelessCallbackOf(name: string, prototype: HttpContext | null | undefined): string | undefined {
+  if (!(prototype instanceof StatelessHttpContext)) return undefined;
+  const lifetime = HTTP_LIFETIME_METHODS.filter((method) => overrides(prototype, HttpContext.prototype, method));
+  if (lifetime.length > 0) {
+    throw new TypeError(`definePlugin(${name}): a StatelessHttpContext is reused across streams and may not override ${lifetime.join(', ')}; extend HttpContext`);
+  }
+  const used = Object.entries(STREAM_METHODS).filter(([, method]) => overrides(prototype, HttpContext.prototype, method));
+  if (used.length !== 1) {
+    throw new TypeError(`definePlugin(${name}): a StatelessHttpContext overrides exactly one per-stream callback, not ${used.length}`
+      + `${used.length ? ` (${used.map(([, method]) => method).join(', ')})` : ''}; extend HttpContext`);
+  }
+  return used[0]![0];
 }
 
 export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): PluginDefinition {
@@ -78,6 +109,8 @@ export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): Plugin
   if (httpClass !== undefined) httpPrototype = httpClass.prototype as HttpContext;
   else httpPrototype = rootCreatesHttp ? undefined : null;
 
+  const statelessCallback = statelessCallbackOf(spec.name, httpPrototype);
+
   const capture = spec.logCapture;
   if (capture !== undefined && (typeof capture.query !== 'string' || capture.query === '')) {
     throw new TypeError(`definePlugin(${spec.name}): \`logCapture.query\` must be a header query (hostcalls.headerQuery / headerAgeQuery)`);
@@ -86,6 +119,7 @@ export function definePlugin<R extends RootContext>(spec: PluginSpec<R>): Plugin
     name: spec.name,
     rootPrototype,
     httpPrototype,
+    statelessCallback,
     ...(capture !== undefined
       ? { logCapture: { query: capture.query, batchRecords: Math.max(1, Math.floor(capture.batchRecords ?? DEFAULT_LOG_BATCH_RECORDS)) } }
       : {}),

@@ -6,7 +6,7 @@
 //   await new Sha256().update(body).digest();      // plain hash
 //   await new Sha256(secret).update(data).digest(); // HMAC
 
-import type { BytesIn, Host } from './host.js';
+import type { BytesIn, Host } from '../abi/index.js';
 
 /** What Smithy passes to update(): a string (hashed as UTF-8) or bytes. */
 export type SourceData = string | ArrayBuffer | ArrayBufferView;

@@ -3,9 +3,15 @@
 // better); any other unexpected status throws a HostcallError naming the hostcall.
 // Every function takes the Host first: no module-level state (several VMs share this module).
 
-import type { BytesIn, FlatPairs, Host } from './host.js';
+import {
+  BufferType, LogLevel, MapType, MetricType, propertyPath, Status, StreamType,
+  type BytesIn, type FlatPairs, type HeaderAgeQuery, type HeaderQuery, type Host,
+} from '../abi/index.js';
 import { HostcallError, UnsupportedError } from './errors.js';
-import { BufferType, HEADER_QUERY_AGE_MARK, LogLevel, MapType, MetricType, Status, StreamType } from './table.js';
+
+// The wire encoders plugins build their queries and paths with (src/abi/wire.ts).
+export { headerAgeQuery, headerQuery, propertyPath } from '../abi/index.js';
+export type { HeaderAgeQuery, HeaderQuery, HeaderQueryEntry, HeaderValues } from '../abi/index.js';
 
 /** Header name/value pairs, in order (a name may repeat). */
 export type HeaderPairs = [name: string, value: string][];
@@ -50,11 +56,6 @@ export function toFlatPairs(pairs: readonly (readonly [string, string])[]): Flat
     flat[2 * i + 1] = pair[1];
   }
   return flat;
-}
-
-/** The ABI's property path wire form: segments joined by NUL. */
-export function propertyPath(path: readonly string[]): string {
-  return path.join('\0');
 }
 
 // -- logging and time -------------------------------------------------------------------------
@@ -123,76 +124,14 @@ export function getHeaderMapValues(host: Host, mapType: MapType, names: readonly
   throw new HostcallError('proxy_get_header_map_value', result);
 }
 
-/** Headers of several maps to read in one crossing (headerQuery); build it once, reuse it. */
-export type HeaderQuery = string & { readonly __headerQuery: true };
-
-/** The last map type a query entry can name (one digit on the wire). */
-const MAX_QUERY_MAP_TYPE = MapType.HttpCallResponseTrailers;
-
-/**
- * A header query (table.ts 'header_query'): entries [mapType, name], read in order by
- * getHeaderMapsValues. Throws a TypeError naming the bad entry.
- */
-export function headerQuery(entries: readonly (readonly [MapType, string])[]): HeaderQuery {
-  return entries.map(([mapType, name], i) => {
-    if (!Number.isInteger(mapType) || mapType < 0 || mapType > MAX_QUERY_MAP_TYPE) {
-      throw new TypeError(`headerQuery: entry ${i} (${JSON.stringify(name)}) has map type ${String(mapType)}, not 0..${MAX_QUERY_MAP_TYPE}`);
-    }
-    if (typeof name !== 'string' || name === '' || name.includes('\0')) {
-      throw new TypeError(`headerQuery: entry ${i} has an empty name or one containing NUL: ${JSON.stringify(name)}`);
-    }
-    return String.fromCharCode(48 + mapType) + name;
-  }).join('\0') as HeaderQuery;
-}
-
-/** A header query ending with an age entry (headerAgeQuery); build it once, reuse it. */
-export type HeaderAgeQuery = string & { readonly __headerAgeQuery: true };
-
-/**
- * A header query plus, last, the age entry of a timestamp property (table.ts 'header_query'):
- * getHeaderMapsValues returns the headers, then the ns since that property by the host clock, all
- * in one crossing (e.g. a stream's headers and its latency, ['request', 'time'], at onLog).
- * Throws a TypeError naming the bad entry or path.
- */
-export function headerAgeQuery(entries: readonly (readonly [MapType, string])[], agePath: readonly string[]): HeaderAgeQuery {
-  if (agePath.length === 0 || agePath.some((segment) => typeof segment !== 'string' || segment === '' || segment.includes('\0'))) {
-    throw new TypeError(`headerAgeQuery: the age property path needs non-empty segments without NUL: ${JSON.stringify(agePath)}`);
-  }
-  const headers: string = headerQuery(entries);
-  return `${headers}${headers === '' ? '' : '\0'}${HEADER_QUERY_AGE_MARK}${propertyPath(agePath)}` as HeaderAgeQuery;
-}
-
-/**
- * A query's wire form split at its age entry (hosts serving getHeaderMapsValues): the header
- * entries' part (for parseHeaderQuery) and the age property's path, or undefined without one.
- */
-export function splitAgeEntry(query: string): [headers: string, agePath: string | undefined] {
-  if (query.startsWith(HEADER_QUERY_AGE_MARK)) return ['', query.slice(1)];
-  // header names hold no NUL and entries start with a digit: the first NUL + mark starts the age entry
-  const at = query.indexOf(`\0${HEADER_QUERY_AGE_MARK}`);
-  return at < 0 ? [query, undefined] : [query.slice(0, at), query.slice(at + 2)];
-}
-
-/** The entries of a query's wire form (hosts serving getHeaderMapsValues); undefined when malformed. */
-export function parseHeaderQuery(query: string): [MapType, string][] | undefined {
-  if (query === '') return [];
-  const entries: [MapType, string][] = [];
-  for (const entry of query.split('\0')) {
-    const mapType = entry.charCodeAt(0) - 48;
-    if (!(mapType >= 0 && mapType <= MAX_QUERY_MAP_TYPE)) return undefined;
-    entries.push([mapType as MapType, entry.slice(1)]);
-  }
-  return entries;
-}
-
 /**
  * The headers a query names, in one crossing (the composite getHeaderMapsValues): undefined
  * for a name its map lacks.
  */
-export function getHeaderMapsValues(host: Host, query: HeaderQuery): (string | undefined)[] {
+export function getHeaderMapsValues<A extends readonly unknown[]>(host: Host, query: HeaderQuery<A>): A {
   const result = host.getHeaderMapsValues(query);
-  // a HeaderQuery has no age entry: every element is a string or undefined
-  if (typeof result !== 'number') return result as (string | undefined)[];
+  // a HeaderQuery has no age entry: one string or undefined per entry, as its type says
+  if (typeof result !== 'number') return result as unknown as A;
   throw new HostcallError('proxy_get_header_map_value', result);
 }
 
@@ -200,10 +139,10 @@ export function getHeaderMapsValues(host: Host, query: HeaderQuery): (string | u
  * The headers a query names, then (last element) the ns elapsed since its age property (>= 0;
  * undefined when the property is absent or unset), in one crossing.
  */
-export function getHeaderMapsValuesAndAge(host: Host, query: HeaderAgeQuery): (string | number | undefined)[] {
+export function getHeaderMapsValuesAndAge<A extends readonly unknown[]>(host: Host, query: HeaderAgeQuery<A>): A {
   const result = host.getHeaderMapsValues(query);
   if (typeof result === 'number') throw new HostcallError('proxy_get_header_map_value', result);
-  return ageElementChecked(result);
+  return ageElementChecked(result) as unknown as A;
 }
 
 /** Turns the age element's -Status: -NotFound → undefined, another status throws. */

@@ -5,8 +5,8 @@
 //  - Math.random, reseeded from randomBytes on first use after the snapshot;
 //  - crypto.getRandomValues / randomUUID from WASI random_get.
 
-import type { Host } from './host.js';
-import { LogLevel } from './table.js';
+import type { Host } from '../abi/index.js';
+import { LogLevel } from '../abi/index.js';
 
 type BufferLike = ArrayBuffer | ArrayBufferView;
 
@@ -108,33 +108,34 @@ export function makeProcess(host: Host) {
   });
 }
 
-// xoshiro128** seeded from host.randomBytes on first use after the snapshot.
-let seeded = false;
-const state = new Uint32Array(4);
-
-function seedFrom(host: Host): void {
-  const bytes = new Uint32Array(host.randomBytes(16));
-  state.set(bytes);
-  if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1;
-  seeded = true;
-}
-
-function next(): number {
-  const s = state;
-  const result = Math.imul(((Math.imul(s[1], 5) << 7) | (Math.imul(s[1], 5) >>> 25)), 9) >>> 0;
-  const t = s[1] << 9;
-  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = (s[3] << 11) | (s[3] >>> 21);
-  return result;
-}
-
-export function makeRandom(host: Host): () => number {
-  return () => {
-    if (!seeded) seedFrom(host);
+// xoshiro128** seeded from host.randomBytes on first use after the snapshot. The generator's
+// state lives in its closure (no module-level state); reseed() forgets it.
+export function makeRandom(host: Host): { random: () => number; reseed: () => void } {
+  const state = new Uint32Array(4);
+  let seeded = false;
+  const next = (): number => {
+    const s = state;
+    const result = Math.imul(((Math.imul(s[1], 5) << 7) | (Math.imul(s[1], 5) >>> 25)), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >>> 21);
+    return result;
+  };
+  const random = (): number => {
+    if (!seeded) {
+      state.set(new Uint32Array(host.randomBytes(16)));
+      if ((state[0] | state[1] | state[2] | state[3]) === 0) state[0] = 1;
+      seeded = true;
+    }
     // 53 random bits, as V8 does
     return ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
   };
+  const reseed = (): void => {
+    seeded = false;
+    state.fill(0);
+  };
+  return { random, reseed };
 }
 
 /** Web Crypto's random part (uuid helpers in the AWS SDK call it), from WASI random_get. */
@@ -155,18 +156,18 @@ export function makeCrypto(host: Host) {
   return { getRandomValues, randomUUID };
 }
 
-/** Called at the end of initialisation: the next Math.random() in a live VM reseeds. */
-export function markSnapshotTaken(): void {
-  seeded = false;
-  state.fill(0);
-}
-
-export function installGlobals(host: Host): void {
+/**
+ * Installs the globals; returns what to call at the end of initialisation: the next
+ * Math.random() in a live VM then reseeds (the snapshot must not fix its sequence).
+ */
+export function installGlobals(host: Host): { markSnapshotTaken: () => void } {
   const g = globalThis as Record<string, unknown>;
   g.TextEncoder = makeTextEncoder(host);
   g.TextDecoder = makeTextDecoder(host);
   g.console = makeConsole(host);
   if (g.process === undefined) g.process = makeProcess(host);
   if (g.crypto === undefined) g.crypto = makeCrypto(host);
-  Math.random = makeRandom(host);
+  const { random, reseed } = makeRandom(host);
+  Math.random = random;
+  return { markSnapshotTaken: reseed };
 }

@@ -4,9 +4,9 @@
 // registers its callbacks with the bridge. Everything it computes is frozen into the snapshot,
 // so nothing here may read the clock, randomness or the environment.
 
-import type { GuestCallbacks, Host } from './host.js';
-import { installGlobals, markSnapshotTaken } from './globals.js';
-import { CALLBACKS, HOSTCALLS } from './table.js';
+import type { GuestCallbacks, Host } from '../abi/index.js';
+import { installGlobals } from './globals.js';
+import { BRIDGE_GLOBAL, BRIDGE_PRIMITIVES, CALLBACKS, HOSTCALLS } from '../abi/index.js';
 
 /** What a plugin (through its SDK dispatcher) offers the bridge. */
 export interface WasmGuest {
@@ -26,10 +26,6 @@ interface Bridge extends Host {
   setCallbackMasks(rootMask: number, httpMask: number): number;
 }
 
-const BRIDGE_GLOBAL = '__acpwBridge';
-const LOCAL_PRIMITIVES = ['sha256', 'utf8Encode', 'utf8Decode', 'environ', 'randomBytes', 'registerCallbacks', 'setCallbackMasks',
-  'crc32', 'setLogCapture', 'takeLogBatch'] as const;
-
 function takeBridge(): Bridge {
   const g = globalThis as Record<string, unknown>;
   const bridge = g[BRIDGE_GLOBAL] as Record<string, unknown> | undefined;
@@ -37,7 +33,7 @@ function takeBridge(): Bridge {
   if (bridge === undefined || bridge === null) {
     throw new Error(`runInWasm: no ${BRIDGE_GLOBAL} global; this bundle must be built by build.mjs`);
   }
-  const expected = [...HOSTCALLS.map((h) => h.js), ...LOCAL_PRIMITIVES];
+  const expected = [...HOSTCALLS.map((h) => h.js), ...BRIDGE_PRIMITIVES];
   const missing = expected.filter((name) => typeof bridge[name] !== 'function');
   if (missing.length) throw new Error(`runInWasm: the bridge lacks ${missing.join(', ')} (bridge and table.ts out of step)`);
   return bridge as unknown as Bridge;
@@ -46,7 +42,7 @@ function takeBridge(): Bridge {
 // At module evaluation: build.mjs imports this module first, so the globals exist before any
 // plugin module code runs.
 const bridge = takeBridge();
-installGlobals(bridge);
+const { markSnapshotTaken } = installGlobals(bridge);
 
 /**
  * Wires a plugin into the Wasm bridge. `create` receives the Wasm Host and returns the callbacks
