@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { miniHostDriver, type SenderDriver } from './harness/driver.js';
+import { leanHostDriver, localHostDriver } from './harness/driver.js';
 import { apiCost } from './measure/api-cost.js';
 import { measureBreakdown } from './measure/breakdown.js';
 import { interleavedRuns, ratioTo } from './measure/interleaved.js';
@@ -38,16 +38,6 @@ const options = quick
   ? { runs: 5, runMs: 50, startups: 5, memoryRequests: 100_000, breakdownRequests: 2000, publishRepeats: 2 }
   : { runs: 9, runMs: 200, startups: 15, memoryRequests: 100_000, breakdownRequests: 10_000, publishRepeats: 5 };
 
-/** The local host (host/); the mini host alone, with a warning, if host/ cannot be loaded. */
-async function primaryDriver(): Promise<SenderDriver> {
-  try {
-    return (await import('./harness/local-host-driver.js')).localHostDriver;
-  } catch (err) {
-    console.error(`bench: WARNING: the local host (host/) did not load, measuring on the mini host only: ${err instanceof Error ? err.message : String(err)}`);
-    return miniHostDriver;
-  }
-}
-
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;
 const outcomes = await buildAll(args.has('--rebuild'));
@@ -69,11 +59,11 @@ const candidates = outcomes.filter((o) => o.id !== 'receiver');
 for (const o of candidates) if (!isBuilt(o)) console.error(`bench: ${o.label}: skipped: ${o.skipped}`);
 const built = candidates.filter(isBuilt);
 
-// Per request: on the local host (the primary numbers), then on the lean mini host (what the
-// modules cost with almost no host overhead, closer to Envoy's native host).
-const driver = await primaryDriver();
+// Per request: on the local host (the primary numbers), then on its lean mode (a ManualClock,
+// no timers: what the modules cost with as little host overhead as host/ has).
+const driver = localHostDriver;
 const primary = interleavedRuns(driver, built, options.runs, options.runMs);
-const lean = driver === miniHostDriver ? primary : interleavedRuns(miniHostDriver, built, options.runs, options.runMs);
+const lean = interleavedRuns(leanHostDriver, built, options.runs, options.runMs);
 const ready = new Map(built.map((m) => [m.id, [] as number[]]));
 for (let i = 0; i < options.startups; i++) {
   for (const m of built) if (primary.sessions.has(m.id)) ready.get(m.id)!.push(timeReady(driver, m.module));
@@ -117,7 +107,7 @@ if (sender === undefined || receiver === undefined) {
   for (const series of [100, 1000]) {
     console.error(`bench: measuring a ${series}-series publish`);
     try {
-      publishes.push(measurePublish(sender.module, receiver.module, series, options.publishRepeats));
+      publishes.push(await measurePublish(sender.module, receiver.module, series, options.publishRepeats));
     } catch (err) {
       publishSkipped = `failed: ${err instanceof Error ? err.message : String(err)}`;
       break;
@@ -129,7 +119,7 @@ const measured = publishes.find((p) => p.series === 100 && p.datumsPerPublish > 
 const datumsPerSeries = measured === undefined ? 2 : measured.datumsPerPublish / measured.series;
 const results: BenchResults = {
   host: driver.hostName,
-  leanHost: miniHostDriver.hostName,
+  leanHost: leanHostDriver.hostName,
   peers,
   publishes,
   ...(publishSkipped !== undefined ? { publishSkipped } : {}),

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HOSTCALLS, UNSUPPORTED_HOSTCALLS } from '../src/abi/table.js';
-import { compileModule, moduleExports, moduleImports, type CompiledModule } from './harness/wasm-api.js';
+import { WA, type WasmModule as CompiledModule } from '../host/guests/webassembly.js';
 
 // WASI functions proxy-wasm-cpp-host registers (under wasi_snapshot_preview1 and wasi_unstable);
 // the last two only in newer Envoy releases.
@@ -20,7 +20,7 @@ const PROXY_IMPORTS = new Set<string>([...HOSTCALLS.map((h) => h.abi), ...UNSUPP
 
 function importNotes(module: CompiledModule): string[] {
   const notes: string[] = [];
-  for (const imp of moduleImports(module)) {
+  for (const imp of WA.Module.imports(module)) {
     const name = `${imp.module}.${imp.name}`;
     if (imp.module === 'env' && PROXY_IMPORTS.has(imp.name)) continue;
     if ((imp.module === 'wasi_snapshot_preview1' || imp.module === 'wasi_unstable') && ENVOY_WASI.has(imp.name)) continue;
@@ -77,8 +77,8 @@ function newerThan(output: string, inputs: string[]): boolean {
 /** Loads a built file and checks it is a proxy-wasm module, as Envoy does before running it. */
 function load(id: ModuleId, path: string): BuiltModule {
   const bytes = readFileSync(path);
-  const module = compileModule(bytes);
-  const names = new Set(moduleExports(module).map((e) => e.name));
+  const module = new WA.Module(bytes);
+  const names = new Set(WA.Module.exports(module).map((e) => e.name));
   const abi = ['proxy_abi_version_0_2_1', 'proxy_abi_version_0_2_0'].find((n) => names.has(n));
   if (abi === undefined) throw new Error(`${path}: not a proxy-wasm module (no proxy_abi_version_0_2_x export)`);
   if (!names.has('memory')) throw new Error(`${path}: exports no memory`);

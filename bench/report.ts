@@ -11,7 +11,7 @@ export interface PeerResult {
   readonly perRequestUs: Summary;
   /** Median over rounds of (this module's run / the AssemblyScript peer's run in that round). */
   readonly ratioToAssemblyScript?: number;
-  /** The same two on the lean mini host. */
+  /** The same two on host/'s lean mode. */
   readonly leanPerRequestUs?: Summary;
   readonly leanRatioToAssemblyScript?: number;
   readonly requestsPerRun: number;
@@ -73,8 +73,8 @@ function peerTable(results: BenchResults): string {
   }
   const runs = results.peers.find((p) => p.result !== undefined)?.result;
   if (runs !== undefined) {
-    lines.push('', `Host: ${results.host}; the "${results.leanHost}" columns repeat the per-request runs on the bench's ` +
-      `lean harness (bench/harness/mini-host.ts), whose own overhead is near zero, as Envoy's native host's is small. ` +
+    lines.push('', `Host: ${results.host}; the "${results.leanHost}" columns repeat the per-request runs on host/'s ` +
+      `lean mode (a ManualClock, ticks only when the benchmark asks, no timers). ` +
       `µs / request: ${runs.perRequestUs.runs} timed runs per module after a warm-up, each of ~0.2 s of requests, ` +
       `interleaved round by round across modules; "vs AssemblyScript" is the median over rounds of the ratio ` +
       `to the AssemblyScript peer's run in the same round ` +
@@ -104,7 +104,7 @@ function breakdownTable(results: BenchResults): string {
 function publishTable(results: BenchResults): string {
   if (results.publishSkipped !== undefined) return `Receiver: skipped: ${results.publishSkipped}`;
   const lines = [
-    '| series in the publish | merge (on_queue_ready), ms | build + sign + send (on_tick), ms | PutMetricData calls | datums | request bytes |',
+    '| series in the publish | merge (on_queue_ready), ms | build + sign + send (on_tick), ms | PutMetricData calls | datums | request bytes (as sent; gzip above the compression threshold) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const p of results.publishes) {
@@ -193,10 +193,10 @@ ${renderTables(results, false)}
 ## The hosts
 - **${results.host}**: the project's local proxy-wasm host driven through its programmatic API
   (\`createVm\`, \`vm.runStream\`, synchronously, no HTTP): the primary numbers, all modules in one host.
-- **${results.leanHost}**: \`bench/harness/mini-host.ts\`, a minimal proxy-wasm host that instantiates each
-  module with V8 and drives the root context and stream lifecycles synchronously. Header maps are encoded
-  once, so a hostcall costs it a byte comparison and a copy: the module's own cost shows, as under
-  Envoy's native host. The breakdown per callback and the receiver publish run on it.
+- **${results.leanHost}**: the same host with a ManualClock and manual ticks (no timers armed), the
+  harness of the behaviour tests. The empty WAT filter's row is the host's own cost per stream; subtract
+  it to see a module's. The breakdown per callback and the receiver publish (an in-memory CloudWatch
+  upstream answering 200) run on it.
 - Traffic: 10 paths on host \`example.com\` (each with a query string to strip), 8 request headers,
   5 response headers, status 200; a tick every 1,000 requests.
 

@@ -14,6 +14,8 @@ export interface VmOptions {
   readonly wasm?: string | WasmModule;
   /** An in-process plugin (a module's default export) instead of a .wasm. */
   readonly plugin?: PluginDefinition;
+  /** A guest factory of the caller's own (e.g. wasmGuest with an import observer), instead of both. */
+  readonly guest?: GuestFactory;
   readonly name?: string;
   readonly rootId?: string;
   readonly vmId?: string;
@@ -28,7 +30,8 @@ export interface VmOptions {
   readonly noStart?: boolean;
 }
 
-export function guestFactoryFor(options: Pick<VmOptions, 'wasm' | 'plugin' | 'name'>): GuestFactory {
+export function guestFactoryFor(options: Pick<VmOptions, 'wasm' | 'plugin' | 'guest' | 'name'>): GuestFactory {
+  if (options.guest) return options.guest;
   if (options.plugin) return inProcessGuest(options.plugin);
   if (options.wasm === undefined) throw new Error(`plugin '${options.name ?? '?'}': give either wasm or plugin`);
   const module = typeof options.wasm === 'string' ? loadWasmModule(options.wasm) : options.wasm;

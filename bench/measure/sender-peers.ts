@@ -3,10 +3,9 @@
 // Timed runs of all modules are interleaved round by round (see main.ts), so that load from
 // other processes on a shared machine falls on every module alike.
 
-import type { SenderDriver, SenderHandle } from '../harness/driver.js';
-import type { VmSpec } from '../harness/mini-host.js';
+import type { WasmModule as CompiledModule } from '../../host/guests/webassembly.js';
+import type { SenderDriver, SenderHandle, VmSpec } from '../harness/driver.js';
 import { REQUESTS, RESPONSE, MATCH_HOST } from '../harness/traffic.js';
-import type { CompiledModule } from '../harness/wasm-api.js';
 import { nowMs } from './stats.js';
 import { QUEUE_NAME } from '../../src/metrics/wire.js';
 
