@@ -91,6 +91,8 @@ export class Vm implements QueueOwner {
   private readonly metricsById = new Map<number, Metric>();
   private readonly nextMetricId = [0, 1, 2];
   private pendingDone?: () => void;
+  /** Buffer CallData while invokeForeignFunction runs. */
+  private callData?: Bytes;
   /** What proxy_get_status reports (Envoy sets BrokenConnection/"reset" for a failed http_call). */
   private callStatus: { code: number; message: string } = { code: 0, message: '' };
 
@@ -159,6 +161,30 @@ export class Vm implements QueueOwner {
     this.contexts.set(id, { id, rootId: this.rootContextId, stream, exposed: 0, pluginConfigurationVisible: false });
     this.invoke(id, 'proxy_on_context_create', id, this.rootContextId);
     return id;
+  }
+
+  /**
+   * Lean mode, for drivers that call a module's exports themselves (the engine tests): records a
+   * context the driver creates with its own proxy_on_context_create call, so that hostcalls made
+   * under `id` see `stream`'s maps (with `exposed` bits, default all) as a stream context's.
+   */
+  registerContext(id: number, rootId: number, stream?: StreamState, exposed: number = Exposed.All): void {
+    this.contexts.set(id, { id, rootId, ...(stream ? { stream } : {}), exposed: stream ? exposed : 0, pluginConfigurationVisible: rootId === 0 });
+    if (rootId === 0 && this.rootContextId === 0) this.rootContextId = this.contextId = id;
+    if (id >= this.nextContextId) this.nextContextId = id + 1;
+  }
+
+  /**
+   * proxy_on_foreign_function(contextId, functionId, size) with `data` readable as buffer CallData
+   * during the call (cpp-host's onForeignFunction); returns the callback's result.
+   */
+  invokeForeignFunction(contextId: number, functionId: number, data: Bytes): number {
+    this.callData = data;
+    try {
+      return this.invoke(contextId, 'proxy_on_foreign_function', contextId, functionId, data.byteLength);
+    } finally {
+      this.callData = undefined;
+    }
   }
 
   /** Adds (or, with `on` false, removes) Exposed.* bits for a stream context. */
@@ -384,6 +410,7 @@ export class Vm implements QueueOwner {
         return EMPTY_BYTES;
       case BufferType.HttpCallResponseBody: return this.rootOf(ctx)?.httpCallResponse?.body;
       case BufferType.VmConfiguration: return this.spec.vmConfiguration;
+      case BufferType.CallData: return this.callData;
       case BufferType.PluginConfiguration:
         return this.rootOf(ctx)?.pluginConfigurationVisible ? this.spec.pluginConfiguration : undefined;
       default: return undefined;

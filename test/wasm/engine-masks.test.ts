@@ -2,20 +2,22 @@
 // forgotten at their delete), masks changed at run time, and a composite hostcall's results.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LogLevel, MapType } from '../../src/abi/table.js';
+import { LogLevel } from '../../src/abi/table.js';
 import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
+import { loadWasmModule } from '../../host/guests/wasm.js';
+import type { WasmModule } from '../../host/guests/webassembly.js';
+import { RawVm } from '../support/raw-vm.js';
 
 let module: WasmModule;
 
 beforeAll(async () => {
-  module = compileModule(await buildFixture('test/fixtures/engine/masks-probe.ts', 'masks-probe', 'engine-masks'));
+  module = loadWasmModule(await buildFixture('test/fixtures/engine/masks-probe.ts', 'masks-probe', 'engine-masks'));
 }, BUILD_TIMEOUT_MS);
 
 describe('bridge masks per context kind', () => {
   it('enters JS for a root\'s create/done/delete but only for log on a stream', () => {
-    const h = MiniHost.instantiate(module);
-    h.headers.set(MapType.HttpRequestHeaders, [[':authority', 'a.test'], [':path', '/p']]);
+    const h = new RawVm(module);
+    h.stream(2, { request: [[':authority', 'a.test'], [':path', '/p']] });
     h.call('proxy_on_context_create', 1, 0);
     h.call('proxy_on_context_create', 2, 1);
     h.call('proxy_on_log', 2);
@@ -35,7 +37,7 @@ describe('bridge masks per context kind', () => {
   });
 
   it('follows a mask change made at run time', () => {
-    const h = MiniHost.instantiate(module);
+    const h = new RawVm(module);
     h.call('proxy_on_context_create', 1, 0);
     h.call('proxy_on_done', 7);
     h.call('proxy_on_tick', 1); // the guest widens the HTTP mask to done

@@ -5,13 +5,14 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, compileModule } from '../fixtures/engine/harness.js';
+import { loadWasmModule } from '../../host/guests/wasm.js';
+import { RawVm } from '../support/raw-vm.js';
 
-let h: MiniHost;
+let h: RawVm;
 
 beforeAll(async () => {
-  const module = compileModule(await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
-  h = MiniHost.instantiate(module);
+  const module = loadWasmModule(await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-sha256'));
+  h = new RawVm(module);
   h.call('proxy_on_context_create', 1, 0);
   h.call('proxy_on_vm_start', 1, 0);
 }, BUILD_TIMEOUT_MS);

@@ -5,7 +5,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BytesIn, Host } from '../../src/abi/host.js';
 import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, compileModule } from '../fixtures/engine/harness.js';
+import { loadWasmModule } from '../../host/guests/wasm.js';
+import { RawVm } from '../support/raw-vm.js';
 import { SIGNING_FIXTURE, makeSigner } from '../fixtures/engine/signer-probe.js';
 
 const nodeHost = {
@@ -16,9 +17,9 @@ const nodeHost = {
   utf8Encode: (text: string) => { const b = Buffer.from(text, 'utf8'); return b.buffer.slice(b.byteOffset, b.byteOffset + b.length); },
 } as unknown as Host;
 
-let h: MiniHost;
+let h: RawVm;
 beforeAll(async () => {
-  h = MiniHost.instantiate(compileModule(await buildFixture('test/fixtures/engine/signer-probe.ts', 'signer-probe', 'engine-signer')));
+  h = new RawVm(loadWasmModule(await buildFixture('test/fixtures/engine/signer-probe.ts', 'signer-probe', 'engine-signer')));
   h.call('proxy_on_context_create', 1, 0);
 }, BUILD_TIMEOUT_MS);
 

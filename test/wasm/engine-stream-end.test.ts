@@ -5,50 +5,40 @@
 // (age) entry.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LogLevel, MapType, Status } from '../../src/abi/table.js';
+import { LogLevel, Status } from '../../src/abi/table.js';
 import { BUILD_TIMEOUT_MS, buildFixture } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, WA, compileModule, type WasmModule } from '../fixtures/engine/harness.js';
+import { loadWasmModule } from '../../host/guests/wasm.js';
+import type { WasmModule } from '../../host/guests/webassembly.js';
+import { RawVm } from '../support/raw-vm.js';
 
 let module: WasmModule;
 
 beforeAll(async () => {
-  module = compileModule(await buildFixture('test/wasm/fixtures/stream-end-probe.ts', 'stream-end-probe', 'engine-stream-end'));
+  module = loadWasmModule(await buildFixture('test/wasm/fixtures/stream-end-probe.ts', 'stream-end-probe', 'engine-stream-end'));
 }, BUILD_TIMEOUT_MS);
 
-/** The engine test host plus int64 properties and a clock the test sets. */
-function instantiate(properties: Map<string, bigint>, nowNs: bigint): MiniHost {
-  const host = new MiniHost();
-  const imports = host.imports(module);
-  const memory = (): DataView => new DataView(host.exports.memory.buffer);
-  const env = imports.env!;
-  env.proxy_get_current_time_nanoseconds = ((rp: number) => {
-    host.calls.push('proxy_get_current_time_nanoseconds');
-    memory().setBigUint64(rp, nowNs, true);
-    return Status.Ok;
-  }) as (...args: never[]) => number;
-  env.proxy_get_property = ((pp: number, pl: number, rp: number, rl: number) => {
-    host.calls.push('proxy_get_property');
-    const path = Buffer.from(new Uint8Array(host.exports.memory.buffer, pp, pl)).toString('utf8');
-    const value = properties.get(path);
-    if (value === undefined) return Status.NotFound;
-    const p = host.exports.proxy_on_memory_allocate!(8);
-    memory().setBigUint64(p, value, true);
-    memory().setUint32(rp, p, true);
-    memory().setUint32(rl, 8, true);
-    return Status.Ok;
-  }) as (...args: never[]) => number;
-  host.exports = new WA.Instance(module, imports).exports as typeof host.exports;
+const u64 = (value: bigint): Uint8Array => {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigUint64(0, value, true);
+  return bytes;
+};
+
+/** host/ (lean) with stream 2 holding the maps and int64 properties given, and the clock at `nowNs`. */
+function instantiate(properties: Map<string, bigint>, nowNs: bigint, maps: { request?: [string, string][]; response?: [string, string][] } = {}): RawVm {
+  const host = new RawVm(module);
+  host.clock.setNs(nowNs);
+  // properties set as a filter's (Envoy's filter state) answer before host/'s own request.* values
+  host.stream(2, { ...maps, properties: new Map([...properties].map(([path, value]) => [path, u64(value)])) });
   return host;
 }
 
-const logged = (host: MiniHost): unknown => JSON.parse(host.messages(LogLevel.Info).at(-1)!);
+const logged = (host: RawVm): unknown => JSON.parse(host.messages(LogLevel.Info).at(-1)!);
 
 describe('bridge stream-end reads', () => {
   it('reads names from their own maps in one crossing, and the exact ns since request.time', () => {
     const start = 1_700_000_000_123_456_789n; // not a multiple of 256: a float subtraction would round
-    const host = instantiate(new Map([['request\0time', start]]), start + 42_000_001n);
-    host.headers.set(MapType.HttpRequestHeaders, [[':authority', 'a.test'], [':path', '/p']]);
-    host.headers.set(MapType.HttpResponseHeaders, [[':status', '404']]);
+    const host = instantiate(new Map([['request\0time', start]]), start + 42_000_001n,
+      { request: [[':authority', 'a.test'], [':path', '/p']], response: [[':status', '404']] });
     host.call('proxy_on_log', 2);
     expect(logged(host)).toEqual({
       values: ['a.test', '404', null], // undefined (null in JSON) where NotFound

@@ -5,9 +5,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel } from '../../src/abi/table.js';
+import { CALLBACKS, ABI_VERSION_EXPORT, LogLevel, MapType, MetricType, Status } from '../../src/abi/table.js';
 import { BUILD_TIMEOUT_MS, buildFixture, repoRoot } from '../fixtures/engine/build-fixture.js';
-import { MiniHost, WA, compileModule, type HarnessOptions, type WasmModule } from '../fixtures/engine/harness.js';
+import { WA, type WasmModule } from '../../host/guests/webassembly.js';
+import { RawVm, type RawVmOptions } from '../support/raw-vm.js';
 import { possibleCallbacks } from '../../src/sdk/dispatcher.js';
 import receiver from '../../src/receiver.js';
 import sender from '../../src/sender.js';
@@ -38,7 +39,7 @@ let probe: WasmModule;
 beforeAll(async () => {
   withSecret = await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-secret', { ACPW_TEST_SECRET: SECRET });
   withoutSecret = await buildFixture('test/fixtures/engine/probe.ts', 'probe', 'engine-plain', { ACPW_TEST_SECRET: '' });
-  probe = compileModule(withSecret);
+  probe = new WA.Module(readFileSync(withSecret));
 }, BUILD_TIMEOUT_MS);
 
 /** `callbacks`: the proxy_on_* exports the module must have (a product keeps only what its plugin can use). */
@@ -54,13 +55,13 @@ function checkInterface(module: WasmModule, callbacks: Iterable<string> = CALLBA
   }
 }
 
-/** A fresh VM up to a configured root context (id 1) with an HTTP context (id 2). */
-function startVm(opts: HarnessOptions = {}): MiniHost {
-  const h = MiniHost.instantiate(probe, opts);
+/** A fresh VM (host/, lean) up to a configured root context (id 1) with an HTTP context (id 2). */
+function startVm(opts: RawVmOptions = {}): RawVm {
+  const h = new RawVm(probe, { pluginConfiguration: '{"mode":"test"}', clusters: ['cluster_a', 'c'], ...opts });
   h.call('proxy_on_context_create', 1, 0);
   expect(h.call('proxy_on_vm_start', 1, 0)).toBe(1);
-  h.buffers.set(7, Buffer.from('{"mode":"test"}'));
   expect(h.call('proxy_on_configure', 1, 15)).toBe(1);
+  h.stream(2);
   h.call('proxy_on_context_create', 2, 1);
   return h;
 }
@@ -77,7 +78,7 @@ describe('module interface', () => {
       const callbacks = possibleCallbacks(plugin);
       // Guards the pruning itself: a product never needs the TCP callbacks.
       expect(callbacks.has('proxy_on_new_connection')).toBe(false);
-      checkInterface(compileModule(path), callbacks);
+      checkInterface(new WA.Module(readFileSync(path)), callbacks);
     });
   }
 });
@@ -86,43 +87,58 @@ describe('callbacks through the bridge', () => {
   it('create → vm_start → configure → request headers: the plugin reads a header via a hostcall', () => {
     const h = startVm();
     expect(h.messages(LogLevel.Info)).toContain('configure "{\\"mode\\":\\"test\\"}"');
-    h.headers.set(0, [['x-probe', 'hello'], [':path', '/']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [['x-probe', 'hello'], [':path', '/']]);
     h.calls.length = 0;
     expect(h.call('proxy_on_request_headers', 2, 2, 0)).toBe(0);
     expect(h.calls).toContain('proxy_get_header_map_value');
     expect(h.messages(LogLevel.Info)).toContain('x-probe=hello');
-    h.headers.set(0, [['x-probe', 'pause']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [['x-probe', 'pause']]);
     expect(h.call('proxy_on_request_headers', 2, 1, 1)).toBe(1);
-    h.headers.set(0, []);
+    h.setMap(2, MapType.HttpRequestHeaders, []);
     expect(h.call('proxy_on_request_headers', 2, 0, 1)).toBe(0);
     expect(h.messages(LogLevel.Info)).toContain('x-probe=status 1'); // NotFound comes back as the Status number
   });
 
   it('pairs in both directions, UTF-8 intact', () => {
     const h = startVm();
-    h.headers.set(0, [[':authority', 'example.com'], ['x-ü', 'ünï ✓']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [[':authority', 'example.com'], ['x-ü', 'ünï ✓']]);
     h.call('proxy_on_log', 2);
     expect(h.messages(LogLevel.Info)).toContain('pairs [":authority","example.com","x-ü","ünï ✓"]');
-    expect(h.headers.get(2)).toEqual([['x-added', 'yes ✓']]);
+    expect(h.map(2, MapType.HttpResponseHeaders)).toEqual([['x-added', 'yes ✓']]);
   });
 
   it('serializes pairs and bytes for a hostcall (http_call, set_header_map_pairs); null means empty', () => {
     const h = startVm();
-    const headers = [':method', 'POST', ':path', '/', 'x-ü', '✓ value', 'empty', ''];
-    expect(h.foreign(16, Buffer.from(JSON.stringify(['cluster_a', headers, '{"body":"é"}', ['grpc-status', '0']])))).toEqual(['token 1']);
-    expect(h.httpCalls[0]).toEqual({
-      upstream: 'cluster_a', headers: [[':method', 'POST'], [':path', '/'], ['x-ü', '✓ value'], ['empty', '']],
+    // host/ refuses a call without :method/:path/:authority (BadArgument, as Envoy): each call names them
+    const headers = [':method', 'POST', ':path', '/', ':authority', 'a.test', 'x-ü', '✓ value', 'empty', ''];
+    // on the stream context (2): set_header_map_pairs needs its response map
+    expect(h.foreign(16, Buffer.from(JSON.stringify(['cluster_a', headers, '{"body":"é"}', ['grpc-status', '0']])), 2)).toEqual(['token 1']);
+    const pairsOf = (flat: readonly string[]): [string, string][] => Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]);
+    const record = (i: number) => {
+      const c = h.httpCalls[i]!;
+      return { upstream: c.upstream.host, headers: pairsOf(c.headers), body: Buffer.from(c.body), trailers: pairsOf(c.trailers), timeoutMs: c.timeoutMs };
+    };
+    expect(record(0)).toEqual({
+      upstream: 'cluster_a', headers: [[':method', 'POST'], [':path', '/'], [':authority', 'a.test'], ['x-ü', '✓ value'], ['empty', '']],
       body: Buffer.from('{"body":"é"}'), trailers: [['grpc-status', '0']], timeoutMs: 1500,
     });
-    expect(h.headers.get(2)).toEqual([[':method', 'POST'], [':path', '/'], ['x-ü', '✓ value'], ['empty', '']]);
-    expect(h.foreign(16, Buffer.from(JSON.stringify(['c', [], null, null])))).toEqual(['token 2']);
-    expect(h.httpCalls[1]).toEqual({ upstream: 'c', headers: [], body: Buffer.alloc(0), trailers: [], timeoutMs: 1500 });
+    expect(h.map(2, MapType.HttpResponseHeaders)).toEqual([[':method', 'POST'], [':path', '/'], [':authority', 'a.test'], ['x-ü', '✓ value'], ['empty', '']]);
+    const minimal = [':method', 'GET', ':path', '/', ':authority', 'c'];
+    expect(h.foreign(16, Buffer.from(JSON.stringify(['c', minimal, null, null])), 2)).toEqual(['token 2']);
+    expect(record(1)).toEqual({ upstream: 'c', headers: pairsOf(minimal), body: Buffer.alloc(0), trailers: [], timeoutMs: 1500 });
+    // empty pairs: the call is refused for its missing pseudo-headers, the map is set to empty
+    expect(h.foreign(16, Buffer.from(JSON.stringify(['c', [], null, null])), 2)).toEqual([`token -${Status.BadArgument}`]);
+    expect(h.httpCalls).toHaveLength(2);
+    expect(h.map(2, MapType.HttpResponseHeaders)).toEqual([]);
   });
 
   it('follows table.ts result conventions: [bytes, cas], ids, u64 values, Status / -Status on failure', () => {
     const h = startVm();
     const big = 2 ** 40 + 5;
-    expect(h.foreign(17, new Uint8Array(0))).toEqual([JSON.stringify([0, ['v1', 1], 8, 1, 0, big, 0, big - 7, -1])]);
+    // the stat exists host-wide before the plugin defines it (same name = same stat), holding a u64 beyond 2^32
+    h.runtime.metrics.define(MetricType.Gauge, 'requests').value = big;
+    // gauge ids are 4·n+1 in host/ (Envoy's type tag in the low bits): the first is 5
+    expect(h.foreign(17, new Uint8Array(0))).toEqual([JSON.stringify([0, ['v1', 1], 8, 1, 5, big, 0, big - 7, -1])]);
   });
 
   it('does not enter JS for a callback the plugin does not implement', () => {
@@ -135,13 +151,13 @@ describe('callbacks through the bridge', () => {
 
   it('a throw inside a callback: error log with the stack, the fallback returned, the next callback works', () => {
     const h = startVm();
-    h.headers.set(0, [['x-probe', 'throw']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [['x-probe', 'throw']]);
     expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(0);
     const errors = h.messages(LogLevel.Error);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/Error: probe failure/);
     expect(errors[0]).toMatch(/at proxy_on_request_headers \(probe\.js:\d+:\d+\)/);
-    h.headers.set(0, [['x-probe', 'pause']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [['x-probe', 'pause']]);
     expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(1);
     expect(h.messages(LogLevel.Info)).toContain('x-probe=pause');
   });
@@ -156,7 +172,7 @@ describe('callbacks through the bridge', () => {
   it('drains promise jobs after each callback and logs unhandled rejections', () => {
     const h = startVm();
     expect(h.foreign(7, new Uint8Array(0))).toEqual(['microtask ran']);
-    h.headers.set(0, [['x-probe', 'reject']]);
+    h.setMap(2, MapType.HttpRequestHeaders, [['x-probe', 'reject']]);
     expect(h.call('proxy_on_request_headers', 2, 1, 0)).toBe(0);
     expect(h.messages(LogLevel.Error).some((m) => m.startsWith('unhandled promise rejection: Error: async probe failure'))).toBe(true);
     const errorsBefore = h.messages(LogLevel.Error).length;
@@ -169,9 +185,9 @@ describe('snapshot hygiene', () => {
   it('a secret in the build environment is absent from the .wasm and visible at run time via environ', () => {
     const bytes = readFileSync(withSecret);
     expect(bytes.includes(Buffer.from(SECRET))).toBe(false);
-    const h = startVm({ env: [`ACPW_TEST_SECRET=${SECRET}`, 'OTHER=1'] });
+    const h = startVm({ environment: { ACPW_TEST_SECRET: SECRET, OTHER: '1' } });
     expect(h.foreign(4, new Uint8Array(0))).toEqual([`env ${JSON.stringify(SECRET)}`]);
-    const h2 = startVm({ env: [] });
+    const h2 = startVm({ environment: {} });
     expect(h2.foreign(4, new Uint8Array(0))).toEqual(['env null']);
   });
 
@@ -180,13 +196,13 @@ describe('snapshot hygiene', () => {
   });
 
   it('Math.random is reseeded from random_get in each VM, not frozen in the snapshot', () => {
-    const a = startVm({ random: (o: Uint8Array) => { o.fill(1); } });
-    const b = startVm({ random: (o: Uint8Array) => { o.fill(2); } });
+    const a = startVm({ randomFill: (o: Uint8Array) => { o.fill(1); } });
+    const b = startVm({ randomFill: (o: Uint8Array) => { o.fill(2); } });
     const ra = a.foreign(5, new Uint8Array(0))[0];
     const rb = b.foreign(5, new Uint8Array(0))[0];
     expect(ra).toMatch(/^random 0\.\d+/);
     expect(ra).not.toEqual(rb);
-    const a2 = startVm({ random: (o: Uint8Array) => { o.fill(1); } });
+    const a2 = startVm({ randomFill: (o: Uint8Array) => { o.fill(1); } });
     expect(a2.foreign(5, new Uint8Array(0))[0]).toEqual(ra);
   });
 });
