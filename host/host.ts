@@ -53,7 +53,10 @@ export interface RunningHost {
   /** Plugins that failed to start (reason per VM). */
   readonly failures: readonly string[];
   readonly warnings: readonly string[];
-  /** Stops listening, runs proxy_on_done on every root (waiting for proxy_done), deletes. */
+  /**
+   * Shuts down as Envoy 1.40 does: loop stopped, listeners closed, senders' proxy_on_done, calls
+   * in flight reset (503 answers), services' proxy_on_done last; every root deleted.
+   */
   close(): Promise<void>;
 }
 
@@ -170,12 +173,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       failures,
       warnings: config.warnings,
       close: () => (closing ??= (async () => {
+        // Envoy 1.40's order (host/README.md "Shutdown"). Its main loop exits first: no tick,
+        // queue delivery or http_call answer from here on, and no new call.
+        for (const vm of vms) vm.beginShutdown();
         await Promise.all(servers.slice(0, -1).map((s) => s.close()));
-        // Filters first: what they flush at proxy_on_done reaches the services' queues before
-        // the services are asked to finish.
-        await Promise.all(filterVms.map((vm) => vm.shutdown()));
-        await new Promise((resolve) => setImmediate(resolve));
-        await Promise.all(services.map((vm) => vm.shutdown()));
+        // The workers' plugin handles go: each sender's proxy_on_done (its last flush lands in
+        // the receiver's queue, read by the receiver's own on_done, never delivered).
+        for (const vm of filterVms) vm.callOnDone();
+        // The cluster manager shuts down: calls in flight are reset and answered now.
+        for (const vm of vms) vm.resetHttpCalls();
+        for (const vm of filterVms) vm.finishShutdown();
+        // The bootstrap services last.
+        for (const vm of services) {
+          vm.callOnDone();
+          vm.finishShutdown();
+        }
         await admin.close();
       })()),
     };
