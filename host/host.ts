@@ -60,6 +60,27 @@ export interface RunningHost {
   close(): Promise<void>;
 }
 
+/**
+ * Envoy 1.40's shutdown order (host/README.md "Shutdown"), synchronous past the listeners:
+ * 1. the main loop exits: from here no tick, queue delivery or http_call answer, and no new call;
+ * 2. the workers' plugin handles go: each filter VM's proxy_on_done (a sender's last flush lands
+ *    in the receiver's queue, which the receiver reads in its own on_done; never delivered);
+ *    then the cluster manager shuts down: every call in flight is reset and answered (503) now;
+ * 3. the bootstrap services' proxy_on_done, last. A root that returned false is logged as one
+ *    that would hang in Envoy, and deleted.
+ */
+export async function shutdownLikeEnvoy(filterVms: readonly Vm[], services: readonly Vm[], closeListeners: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+  for (const vm of [...services, ...filterVms]) vm.beginShutdown();
+  await closeListeners();
+  for (const vm of filterVms) vm.callOnDone();
+  for (const vm of [...services, ...filterVms]) vm.resetHttpCalls();
+  for (const vm of filterVms) vm.finishShutdown();
+  for (const vm of services) {
+    vm.callOnDone();
+    vm.finishShutdown();
+  }
+}
+
 /** The in-process rule: <dir>/<name>.wasm → <dir>/src/<name>.ts, else <dir>/<name>.ts. */
 export function inProcessSourceFor(codeFile: string): string {
   const name = basename(codeFile, extname(codeFile));
@@ -173,21 +194,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       failures,
       warnings: config.warnings,
       close: () => (closing ??= (async () => {
-        // Envoy 1.40's order (host/README.md "Shutdown"). Its main loop exits first: no tick,
-        // queue delivery or http_call answer from here on, and no new call.
-        for (const vm of vms) vm.beginShutdown();
-        await Promise.all(servers.slice(0, -1).map((s) => s.close()));
-        // The workers' plugin handles go: each sender's proxy_on_done (its last flush lands in
-        // the receiver's queue, read by the receiver's own on_done, never delivered).
-        for (const vm of filterVms) vm.callOnDone();
-        // The cluster manager shuts down: calls in flight are reset and answered now.
-        for (const vm of vms) vm.resetHttpCalls();
-        for (const vm of filterVms) vm.finishShutdown();
-        // The bootstrap services last.
-        for (const vm of services) {
-          vm.callOnDone();
-          vm.finishShutdown();
-        }
+        await shutdownLikeEnvoy(filterVms, services, () => Promise.all(servers.slice(0, -1).map((s) => s.close())).then(() => undefined));
         await admin.close();
       })()),
     };
