@@ -277,7 +277,7 @@ describe('stream lifecycle', () => {
       'svc:done(1)', 'svc:delete(1)',
     ]);
     expect(drained).toEqual(['flush 0', 'flush 1']);
-    expect(callStatus).toEqual([Status.InternalFailure]);
+    expect(callStatus).toEqual([-Status.InternalFailure]); // Vm.httpCall's form: a negative status instead of a token
     expect(logs.filter((l) => l.includes("proxy_http_call to 'cw' during shutdown refused"))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('[vm svc]') && l.includes('would hang in Envoy'))).toHaveLength(1);
     expect([service, ...filters].every((v) => v.state === 'closed')).toBe(true);
