@@ -53,19 +53,20 @@ export type HttpCallOutcome =
   | { readonly ok: false; readonly reason: HttpCallFailure; readonly detail: string };
 
 /** Envoy 1.40's router texts for its own answers to an async (http_call) request. */
-export const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
+const ENVOY_TIMEOUT_BODY = 'upstream request timeout';
 const RESET_BEFORE_HEADERS = 'upstream connect error or disconnect/reset before headers. reset reason: ';
 
 /**
  * The response Envoy's router gives a proxy_http_call that failed before the response headers:
  * 504 `upstream request timeout` for a timeout; 503 `upstream connect error or disconnect/reset
  * before headers. reset reason: …` for a refused connection (`remote connection failure`,
- * with the transport's reason) or a connection lost before the headers (`connection
- * termination`, also what calls in flight get when Envoy shuts down). Headers as Envoy's
- * local reply: :status, content-length, content-type text/plain. `undefined` for `reset`
+ * the exact text Envoy 1.40 gave) or a connection lost before the headers (`connection
+ * termination`, also what calls in flight get when Envoy shuts down). Headers as Envoy's local
+ * replies have them (:status, content-length, content-type text/plain; the bodies and statuses
+ * were seen in 1.40, the header set was not checked). `undefined` for `reset`
  * (after the headers: Envoy reports a failed call).
  */
-export function envoyLocalReply(reason: HttpCallFailure, transportDetail = ''): HttpCallResponse | undefined {
+export function envoyLocalReply(reason: HttpCallFailure): HttpCallResponse | undefined {
   let status: number;
   let text: string;
   if (reason === 'timeout') {
@@ -73,7 +74,9 @@ export function envoyLocalReply(reason: HttpCallFailure, transportDetail = ''): 
     text = ENVOY_TIMEOUT_BODY;
   } else if (reason === 'connection') {
     status = 503;
-    text = `${RESET_BEFORE_HEADERS}remote connection failure, transport failure reason: delayed connect error: ${transportDetail || 'Connection refused'}`;
+    // Envoy 1.40 over plain TCP, seen: no ", transport failure reason: …" part (that text comes
+    // from a transport socket, e.g. a failed TLS handshake, which is not modelled here).
+    text = `${RESET_BEFORE_HEADERS}remote connection failure`;
   } else if (reason === 'disconnect') {
     status = 503;
     text = `${RESET_BEFORE_HEADERS}connection termination`;
@@ -85,23 +88,12 @@ export function envoyLocalReply(reason: HttpCallFailure, transportDetail = ''): 
 }
 
 /** Envoy's view of a transport failure: its local reply where it makes one, else the failure. */
-function asEnvoy(failure: { reason: HttpCallFailure; detail: string }, transportDetail?: string): HttpCallOutcome {
-  const response = envoyLocalReply(failure.reason, transportDetail);
+function asEnvoy(failure: { reason: HttpCallFailure; detail: string }): HttpCallOutcome {
+  const response = envoyLocalReply(failure.reason);
   return response ? { ok: true, response, localReply: failure } : { ok: false, ...failure };
 }
 
-/** strerror-style text for a connect error (what Envoy prints after "delayed connect error: "). */
-function connectErrorText(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED': return 'Connection refused';
-    case 'EHOSTUNREACH': return 'No route to host';
-    case 'ENETUNREACH': return 'Network is unreachable';
-    case 'ETIMEDOUT': return 'Connection timed out';
-    default: return err.message;
-  }
-}
-
-/** A socket error before any response: was the connection ever made? */
+/** Socket errors meaning the connection was never made (anything else before headers: dropped). */
 const CONNECT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 /**
@@ -169,7 +161,7 @@ export function sendHttpCall(request: HttpCallRequest, done: (outcome: HttpCallO
     if (headersSeen) return; // the response's own 'error' / 'end' settles it
     const refused = err.code !== undefined && CONNECT_ERRORS.has(err.code) && !connected;
     finish(refused
-      ? asEnvoy({ reason: 'connection', detail: err.message }, connectErrorText(err))
+      ? asEnvoy({ reason: 'connection', detail: err.message })
       : asEnvoy({ reason: 'disconnect', detail: err.message }));
   });
   req.on('socket', (socket) => socket.once('connect', () => { connected = true; }));
