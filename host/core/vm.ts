@@ -245,6 +245,8 @@ export class Vm implements QueueOwner {
         + 'this root would hang in Envoy (nothing can call it back after shutdown starts); deleting it');
     }
     if (this.state === 'running' && this.rootContextId !== 0) this.deleteContext(this.rootContextId);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
     for (const call of this.httpCalls.values()) call.cancel();
     this.httpCalls.clear();
     this.runtime.sharedQueues.dropOwner(this);
@@ -393,7 +395,7 @@ export class Vm implements QueueOwner {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
     this.tickPeriodMs = period;
-    if (period > 0 && !this.runtime.manualTicks) {
+    if (period > 0 && !this.runtime.manualTicks && !this.stopping) { // no timer once the loop has exited
       const rootId = root.id;
       this.tickTimer = setInterval(() => {
         if (this.state === 'running' && !this.stopping && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
