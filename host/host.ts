@@ -53,8 +53,32 @@ export interface RunningHost {
   /** Plugins that failed to start (reason per VM). */
   readonly failures: readonly string[];
   readonly warnings: readonly string[];
-  /** Stops listening, runs proxy_on_done on every root (waiting for proxy_done), deletes. */
+  /**
+   * Shuts down as Envoy 1.40 does: loop stopped, listeners closed, senders' proxy_on_done, calls
+   * in flight reset (503 answers), services' proxy_on_done last; every root deleted.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * Envoy 1.40's shutdown order (host/README.md "Shutdown"), synchronous past the listeners:
+ * 1. the main loop exits: from here no tick, queue delivery or http_call answer, and no new call;
+ * 2. the workers' plugin handles go: each filter VM's proxy_on_done (a sender's last flush lands
+ *    in the receiver's queue, which the receiver reads in its own on_done; never delivered);
+ *    then the cluster manager shuts down: every call in flight is reset and answered (503) now;
+ * 3. the bootstrap services' proxy_on_done, last. A root that returned false is logged as one
+ *    that would hang in Envoy, and deleted.
+ */
+export async function shutdownLikeEnvoy(filterVms: readonly Vm[], services: readonly Vm[], closeListeners: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+  for (const vm of [...services, ...filterVms]) vm.beginShutdown();
+  await closeListeners();
+  for (const vm of filterVms) vm.callOnDone();
+  for (const vm of [...services, ...filterVms]) vm.resetHttpCalls();
+  for (const vm of filterVms) vm.finishShutdown();
+  for (const vm of services) {
+    vm.callOnDone();
+    vm.finishShutdown();
+  }
 }
 
 /** The in-process rule: <dir>/<name>.wasm → <dir>/src/<name>.ts, else <dir>/<name>.ts. */
@@ -170,12 +194,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       failures,
       warnings: config.warnings,
       close: () => (closing ??= (async () => {
-        await Promise.all(servers.slice(0, -1).map((s) => s.close()));
-        // Filters first: what they flush at proxy_on_done reaches the services' queues before
-        // the services are asked to finish.
-        await Promise.all(filterVms.map((vm) => vm.shutdown()));
-        await new Promise((resolve) => setImmediate(resolve));
-        await Promise.all(services.map((vm) => vm.shutdown()));
+        await shutdownLikeEnvoy(filterVms, services, () => Promise.all(servers.slice(0, -1).map((s) => s.close())).then(() => undefined));
         await admin.close();
       })()),
     };

@@ -8,7 +8,7 @@ import type { FlatPairs, GuestCallbacks } from '../../src/abi/host.js';
 import { BufferType, CALLBACKS, LogLevel, MapType, MetricType, Status, StreamType } from '../../src/abi/table.js';
 import { EMPTY_BYTES, type Bytes } from './bytes.js';
 import { HeaderMap } from './header-map.js';
-import { sendHttpCall, type HttpCallResponse } from './http-client.js';
+import { envoyLocalReply, sendHttpCall, type HttpCallResponse } from './http-client.js';
 import { MetricStore, type Metric } from './metrics.js';
 import { lookupProperty } from './properties.js';
 import type { HostRuntime } from './runtime.js';
@@ -76,6 +76,11 @@ export class Vm implements QueueOwner {
   onDoneResult: number | undefined;
   /** proxy_done calls the host accepted (a root finishing after returning false from on_done). */
   doneCalls = 0;
+  /**
+   * Shutdown has begun: as after Envoy's main loop has exited, no tick fires, no queue delivery
+   * runs, no http_call answer arrives through the loop, and no new http_call is made.
+   */
+  stopping = false;
   contextId = 0; // QueueOwner: the root context that gets proxy_on_queue_ready
   private guestImpl?: Guest;
   private callbacks: GuestCallbacks = {};
@@ -90,7 +95,8 @@ export class Vm implements QueueOwner {
   private nextHttpCallToken = 1;
   private readonly metricsById = new Map<number, Metric>();
   private readonly nextMetricId = [0, 1, 2];
-  private pendingDone?: () => void;
+  /** The root returned false from proxy_on_done and has not called proxy_done yet. */
+  private awaitingDone = false;
   /** Buffer CallData while invokeForeignFunction runs. */
   private callData?: Bytes;
   /** What proxy_get_status reports (Envoy sets BrokenConnection/"reset" for a failed http_call). */
@@ -208,34 +214,65 @@ export class Vm implements QueueOwner {
   }
 
   /**
-   * Shutdown as Envoy drains: proxy_on_done on the root; if it returns false the plugin finishes
-   * asynchronously and calls proxy_done (waited for up to `timeoutMs`); then proxy_on_delete.
+   * One VM's shutdown, in Envoy 1.40's order (see host/README.md "Shutdown"): the loop stops
+   * (beginShutdown), then a worker VM's proxy_on_done runs before its calls in flight are reset,
+   * while a main-thread (singleton service) VM's calls are reset first and its proxy_on_done runs
+   * last; then the root is deleted. Synchronous, as in Envoy: nothing waits for proxy_done (a
+   * root that returned false would wait forever there; it is logged and deleted). Resolves
+   * when done; the argument of older callers (a proxy_done wait) is ignored.
    */
-  async shutdown(timeoutMs = 5000): Promise<void> {
-    if (this.state === 'closed') return;
+  async shutdown(_timeoutMs?: number): Promise<void> {
+    this.beginShutdown();
+    if (this.worker === -1) {
+      this.resetHttpCalls();
+      this.callOnDone();
+    } else {
+      this.callOnDone();
+      this.resetHttpCalls();
+    }
+    this.finishShutdown();
+    return Promise.resolve();
+  }
+
+  /** Envoy's main loop has exited: no more ticks, queue deliveries, call answers or new calls. */
+  beginShutdown(): void {
+    this.stopping = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
-    if (this.state === 'running' && this.rootContextId !== 0) {
-      const waitForDone = new Promise<void>((resolve) => {
-        this.pendingDone = resolve;
-      });
-      const finished = this.invoke(this.rootContextId, 'proxy_on_done', this.rootContextId);
-      this.onDoneResult = finished;
-      if (finished === 0 && !this.isFailed()) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            this.runtime.hostLog(LogLevel.Warn, `[vm ${this.vmId}] proxy_done not called within ${timeoutMs} ms; deleting anyway`);
-            resolve();
-          }, timeoutMs);
-        });
-        await Promise.race([waitForDone, timedOut]);
-        if (timer) clearTimeout(timer);
-      }
-      this.pendingDone = undefined;
-      if (this.tickTimer) clearInterval(this.tickTimer);
-      this.deleteContext(this.rootContextId);
+  }
+
+  /** cpp-host's startShutdown: proxy_on_done on the root; false parks it until proxy_done. */
+  callOnDone(): void {
+    if (this.state !== 'running' || this.rootContextId === 0 || this.onDoneResult !== undefined) return;
+    const finished = this.invoke(this.rootContextId, 'proxy_on_done', this.rootContextId);
+    this.onDoneResult = finished;
+    if (finished === 0 && !this.isFailed()) this.awaitingDone = true;
+  }
+
+  /**
+   * The cluster manager's shutdown: every call in flight is reset, and Envoy's router answers
+   * each one now (outside any loop) with 503 `… reset reason: connection termination`.
+   */
+  resetHttpCalls(): void {
+    const calls = [...this.httpCalls];
+    this.httpCalls.clear();
+    for (const [token, call] of calls) {
+      call.cancel();
+      this.deliverHttpCallResponse(call.contextId, token, envoyLocalReply('disconnect'));
     }
+  }
+
+  /** Deletes the root (a root still waiting for proxy_done is logged: it would hang in Envoy). */
+  finishShutdown(): void {
+    if (this.state === 'closed') return;
+    if (this.awaitingDone) {
+      this.awaitingDone = false;
+      this.runtime.hostLog(LogLevel.Warn, `[vm ${this.vmId}] proxy_on_done returned false and proxy_done was never called: `
+        + 'this root would hang in Envoy (nothing can call it back after shutdown starts); deleting it');
+    }
+    if (this.state === 'running' && this.rootContextId !== 0) this.deleteContext(this.rootContextId);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = undefined;
     for (const call of this.httpCalls.values()) call.cancel();
     this.httpCalls.clear();
     this.runtime.sharedQueues.dropOwner(this);
@@ -245,7 +282,7 @@ export class Vm implements QueueOwner {
   /** Drives one whole HTTP stream through this VM's filter synchronously (no network). */
   /** One proxy_on_tick of the root context now (lean mode's manual ticks; also fine with timers). */
   tick(): void {
-    if (this.state === 'running' && this.contexts.has(this.rootContextId)) this.invoke(this.rootContextId, 'proxy_on_tick', this.rootContextId);
+    if (this.state === 'running' && !this.stopping && this.contexts.has(this.rootContextId)) this.invoke(this.rootContextId, 'proxy_on_tick', this.rootContextId);
   }
 
   runStream(input: StreamInput = {}): StreamOutcome {
@@ -334,7 +371,7 @@ export class Vm implements QueueOwner {
 
   /** Delivered by the shared queue (asynchronously) to the registering root context. */
   notify(queueId: number, contextId: number): void {
-    if (this.state !== 'running' || !this.contexts.has(contextId)) return;
+    if (this.state !== 'running' || this.stopping || !this.contexts.has(contextId)) return;
     this.invoke(contextId, 'proxy_on_queue_ready', contextId, queueId);
   }
 
@@ -384,10 +421,10 @@ export class Vm implements QueueOwner {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = undefined;
     this.tickPeriodMs = period;
-    if (period > 0 && !this.runtime.manualTicks) {
+    if (period > 0 && !this.runtime.manualTicks && !this.stopping) { // no timer once the loop has exited
       const rootId = root.id;
       this.tickTimer = setInterval(() => {
-        if (this.state === 'running' && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
+        if (this.state === 'running' && !this.stopping && this.contexts.has(rootId)) this.invoke(rootId, 'proxy_on_tick', rootId);
       }, period);
       this.tickTimer.unref();
     }
@@ -617,6 +654,13 @@ export class Vm implements QueueOwner {
 
   httpCall(cluster: string, headers: FlatPairs, body: Bytes, trailers: FlatPairs, timeoutMs: number): number {
     if (timeoutMs > MAX_I32) return -Status.BadArgument;
+    if (this.stopping) {
+      // Envoy cannot send it: its loop has exited and the cluster manager is (being) torn down
+      // (1.40 crashed on a call from a singleton's proxy_on_done). Refused here, loudly.
+      this.runtime.hostLog(LogLevel.Error, `[vm ${this.vmId}] proxy_http_call to '${cluster}' during shutdown refused `
+        + '(InternalFailure): Envoy cannot make a call once shutdown has started');
+      return -Status.InternalFailure;
+    }
     const upstream = this.runtime.clusters.get(cluster);
     if (!upstream) {
       this.runtime.hostLog(LogLevel.Debug, `[vm ${this.vmId}] http_call to unknown cluster '${cluster}'`);
@@ -632,8 +676,13 @@ export class Vm implements QueueOwner {
     if (this.nextHttpCallToken > 0xffffffff) this.nextHttpCallToken = 1;
     const contextId = ctx.id;
     const cancel = sendHttpCall({ upstream, headers: map.toFlat(), body: body.slice(), trailers: [...trailers], timeoutMs }, (outcome) => {
-      if (!this.httpCalls.delete(token)) return;
+      // After shutdown began, no answer comes through the loop: the call stays in flight and
+      // resetHttpCalls answers it as Envoy's cluster manager shutdown does.
+      if (this.stopping || !this.httpCalls.delete(token)) return;
       if (outcome.ok) {
+        if (outcome.localReply) {
+          this.runtime.hostLog(LogLevel.Debug, `[vm ${this.vmId}] http_call ${token} to '${cluster}' failed (${outcome.localReply.reason}: ${outcome.localReply.detail}); answered as Envoy does: ${outcome.response.headers[1]}`);
+        }
         this.deliverHttpCallResponse(contextId, token, outcome.response);
       } else {
         this.runtime.hostLog(LogLevel.Debug, `[vm ${this.vmId}] http_call ${token} to '${cluster}' failed (${outcome.reason}): ${outcome.detail}`);
@@ -648,7 +697,7 @@ export class Vm implements QueueOwner {
   private deliverHttpCallResponse(contextId: number, token: number, response: HttpCallResponse | undefined): void {
     const ctx = this.contexts.get(contextId);
     const root = this.rootOf(ctx);
-    if (!ctx || !root || this.state !== 'running' && !this.pendingDone) return;
+    if (!ctx || !root || this.state !== 'running') return;
     root.httpCallResponse = response;
     this.callStatus = response ? { code: 0, message: '' } : { code: Status.BrokenConnection, message: 'reset' };
     try {
@@ -681,11 +730,10 @@ export class Vm implements QueueOwner {
 
   done(): Status {
     const ctx = this.context();
-    if (!ctx || ctx.rootId !== 0 || !this.pendingDone) return Status.NotFound;
-    const resolve = this.pendingDone;
-    this.pendingDone = undefined;
+    // cpp-host: only a root parked by proxy_on_done returning false (not yet, inside on_done).
+    if (!ctx || ctx.rootId !== 0 || !this.awaitingDone) return Status.NotFound;
+    this.awaitingDone = false;
     this.doneCalls++;
-    this.defer(resolve);
     return Status.Ok;
   }
 

@@ -4,12 +4,14 @@
 // recorder (the fault proxy with no faults) in front of moto captures each side's exact
 // PutMetricData bodies. Compared per series over all windows (a request may land in a different
 // publish window on each side): metric, dimensions, unit, resolution, Sum/SampleCount/Min/Max of
-// the count, and the latency's sample count — timestamps and latency values aside.
+// the count, and the latency's sample count — timestamps and latency values aside. And a call
+// that fails (refused, timed out) reaches the receiver as the same answer on both sides (Envoy
+// answers it itself; the local host must answer it the same way).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_VARIED_ROUTES, pollUntil, startE2e, startE2eHost, VARIED_ROUTES, type FrontEndRequest } from '../support/e2e.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { startMoto, type MotoServer } from '../support/moto.js';
+import { freeLoopbackPort, startMoto, type MotoServer } from '../support/moto.js';
 
 const NAMESPACE = 'AWSCloudWatchProxyWasm-e2e-differential';
 const SENDER = { match_hosts: ['example.com', '*.example.com'] };
@@ -148,4 +150,44 @@ describe('real Envoy and the local host publish the same datums', () => {
     expect(envoySide.length).toBe(2 * 5); // count + latency for each of the 5 recorded series
     expect(hostSide).toEqual(envoySide);
   });
+});
+
+/** The receiver's first "PutMetricData failed (…)" text: the answer as the plugin saw it. */
+async function firstFailure(side: { send(req: FrontEndRequest): Promise<number>; logLines(text: string): string[]; close(): Promise<unknown> }): Promise<string> {
+  try {
+    expect(await side.send({ host: 'example.com', path: '/fail-me' })).toBe(200);
+    const lines = await pollUntil(() => side.logLines('PutMetricData failed ('), (l) => l.length > 0, { timeoutMs: 30_000 });
+    return /PutMetricData failed \(([^)]*)\)/.exec(lines[0]!)?.[1] ?? lines[0]!;
+  } finally {
+    await side.close();
+  }
+}
+
+describe('a failed call reaches the receiver as the same answer in Envoy and the local host', () => {
+  it('refused connection: 503 "upstream connect error …", never a call without headers', async () => {
+    const closedPort = await freeLoopbackPort();
+    const receiver = { metric_namespace: NAMESPACE, max_retries: 0 };
+    const [envoySide, hostSide] = await Promise.all([
+      startE2e({ cloudwatch: `127.0.0.1:${closedPort}`, receiver }).then(firstFailure),
+      startE2eHost({ cloudwatch: `127.0.0.1:${closedPort}`, receiver }).then(firstFailure),
+    ]);
+    expect(envoySide).toMatch(/^503 HTTP503: upstream connect error or disconnect\/reset before headers\./);
+    expect(hostSide).toBe(envoySide);
+  }, 60_000);
+
+  it('timeout: 504 "upstream request timeout", answered by Envoy itself', async () => {
+    // Each side's calls stall (never forwarded) past a 1 s call timeout.
+    const stalls = await Promise.all([0, 1].map(() => startFaultProxy({ host: '127.0.0.1', port: moto.port }, [{ kind: 'stall', ms: 60_000 }])));
+    try {
+      const receiver = { metric_namespace: NAMESPACE, max_retries: 0, http_request_timeout_millisecond: 1000 };
+      const [envoySide, hostSide] = await Promise.all([
+        startE2e({ cloudwatch: `127.0.0.1:${stalls[0]!.port}`, receiver }).then(firstFailure),
+        startE2eHost({ cloudwatch: `127.0.0.1:${stalls[1]!.port}`, receiver }).then(firstFailure),
+      ]);
+      expect(envoySide).toBe('504 Timeout: upstream request timeout');
+      expect(hostSide).toBe(envoySide);
+    } finally {
+      await Promise.all(stalls.map((p) => p.close()));
+    }
+  }, 60_000);
 });

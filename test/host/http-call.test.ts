@@ -1,6 +1,8 @@
 // proxy_http_call for real: a loopback node:http upstream; the response (headers, body,
 // trailers) read back through the map and buffer hostcalls inside proxy_on_http_call_response;
-// timeouts and refused connections reported as Envoy does (0 headers, 0 body, 0 trailers).
+// failures answered as Envoy 1.40's router answers them: a timeout 504 `upstream request
+// timeout`, a refused or dropped connection 503 `upstream connect error …`, a reset after the
+// headers 0 headers / 0 body; at shutdown calls in flight are reset (503) and new ones refused.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +31,12 @@ beforeAll(async () => {
     req.on('end', () => {
       seen.push({ method: req.method, url: req.url, host: req.headers.host, body: Buffer.concat(chunks).toString(), custom: req.headers['x-custom'] as string });
       if (req.url === '/hang') return; // never answers: the caller's timeout must fire
+      if (req.url === '/drop') return void req.socket.destroy(); // gone before the headers
+      if (req.url === '/half') { // gone after the headers and part of the body
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('part', () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
       res.writeHead(201, { 'x-reply': 'yes', trailer: 'x-trailer' });
       res.addTrailers({ 'x-trailer': 'end' });
       res.end('created!');
@@ -47,9 +55,9 @@ afterAll(async () => {
   await new Promise<void>((r) => upstream.close(() => r()));
 });
 
-function probeVm(): Vm {
+function probeVm(logs: string[] = []): Vm {
   const runtime = new HostRuntime({
-    logSink: () => undefined,
+    logSink: (entry) => void logs.push(entry.message),
     clusters: { up: { host: '127.0.0.1', port: upstreamPort }, down: { host: '127.0.0.1', port: closedPort } },
   });
   return createVm({ wasm: probe, runtime, vmId: 'caller' });
@@ -78,6 +86,14 @@ function call(vm: Vm, cluster: string, headers: string[], body: string, timeoutM
   return { status, token: new DataView(mem.buffer).getUint32(16, true) };
 }
 
+/** The last response's :status and body, as the probe copied them out in its callback. */
+function lastResponse(vm: Vm): { status: string; body: string } {
+  const mem = memory(vm);
+  const view = new DataView(mem.buffer);
+  const text = (at: number): string => Buffer.from(mem.slice(view.getUint32(at, true), view.getUint32(at, true) + view.getUint32(at + 4, true))).toString();
+  return { body: text(600), status: text(608) };
+}
+
 async function responses(vm: Vm, count: number): Promise<void> {
   while (global(vm, 'resp_calls') < count) await new Promise((r) => setTimeout(r, 5));
 }
@@ -98,37 +114,63 @@ describe('proxy_http_call', () => {
     expect(global(vm, 'resp_trailers')).toBe(1);
     expect(global(vm, 'resp_body_status')).toBe(Status.Ok);
     expect(global(vm, 'resp_status_status')).toBe(Status.Ok);
-    const mem = memory(vm);
-    const view = new DataView(mem.buffer);
-    const text = (at: number): string => Buffer.from(mem.slice(view.getUint32(at, true), view.getUint32(at, true) + view.getUint32(at + 4, true))).toString();
-    expect(text(600)).toBe('created!');
-    expect(text(608)).toBe('201');
+    expect(lastResponse(vm)).toEqual({ status: '201', body: 'created!' });
   });
 
-  it('a timeout is reported as 0 headers, 0 body, 0 trailers', async () => {
+  it('a timeout is answered as Envoy does: 504 "upstream request timeout", a real response', async () => {
     const vm = probeVm();
     const { status, token } = call(vm, 'up', [':method', 'GET', ':path', '/hang', ':authority', 'x'], '', 50);
     expect(status).toBe(Status.Ok);
     await responses(vm, 1);
-    expect([global(vm, 'resp_token'), global(vm, 'resp_headers'), global(vm, 'resp_body'), global(vm, 'resp_trailers')]).toEqual([token, 0, 0, 0]);
-    // nothing to read after a failure
-    expect(global(vm, 'resp_status_status')).toBe(Status.BadArgument);
+    // :status, content-length, content-type (Envoy's local reply); no trailers
+    expect([global(vm, 'resp_token'), global(vm, 'resp_headers'), global(vm, 'resp_trailers')]).toEqual([token, 3, 0]);
+    expect(lastResponse(vm)).toEqual({ status: '504', body: 'upstream request timeout' });
+    expect(global(vm, 'resp_body_status')).toBe(Status.Ok);
   });
 
-  it('a refused connection is reported as 0 headers, 0 body, 0 trailers', async () => {
+  it('a refused connection is answered 503 "upstream connect error … remote connection failure"', async () => {
     const vm = probeVm();
     const { status } = call(vm, 'down', [':method', 'GET', ':path', '/', ':authority', 'x'], '', 2000);
     expect(status).toBe(Status.Ok);
     await responses(vm, 1);
-    expect([global(vm, 'resp_headers'), global(vm, 'resp_body'), global(vm, 'resp_trailers')]).toEqual([0, 0, 0]);
+    expect([global(vm, 'resp_headers'), global(vm, 'resp_trailers')]).toEqual([3, 0]);
+    expect(lastResponse(vm)).toEqual({
+      status: '503',
+      // exactly what the receiver in real Envoy 1.40 got for a refused connection
+      body: 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure',
+    });
   });
 
-  it('a call pending when its context goes away is cancelled without a callback', async () => {
+  it('a connection lost before the headers is answered 503 "… reset reason: connection termination"', async () => {
     const vm = probeVm();
-    call(vm, 'up', [':method', 'GET', ':path', '/hang', ':authority', 'x'], '', 0);
+    call(vm, 'up', [':method', 'GET', ':path', '/drop', ':authority', 'x'], '', 2000);
+    await responses(vm, 1);
+    expect(lastResponse(vm)).toEqual({ status: '503', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' });
+  });
+
+  it('a connection lost after the headers is a failed call: 0 headers, 0 body, 0 trailers', async () => {
+    const vm = probeVm();
+    const { token } = call(vm, 'up', [':method', 'GET', ':path', '/half', ':authority', 'x'], '', 2000);
+    await responses(vm, 1);
+    expect([global(vm, 'resp_token'), global(vm, 'resp_headers'), global(vm, 'resp_body'), global(vm, 'resp_trailers')]).toEqual([token, 0, 0, 0]);
+    expect(global(vm, 'resp_status_status')).toBe(Status.BadArgument); // nothing to read after a failure
+  });
+
+  it('at shutdown a call in flight is reset and answered 503 at once; a new call is refused and logged', async () => {
+    const logs: string[] = [];
+    const vm = probeVm(logs);
+    const { token } = call(vm, 'up', [':method', 'GET', ':path', '/hang', ':authority', 'x'], '', 0);
     expect(vm.pendingHttpCalls()).toBe(1);
-    await vm.shutdown(0);
+    vm.beginShutdown();
+    const refused = call(vm, 'up', [':method', 'GET', ':path', '/', ':authority', 'x'], '', 1000);
+    expect(refused.status).toBe(Status.InternalFailure);
+    expect(logs.filter((l) => l.includes("proxy_http_call to 'up' during shutdown refused"))).toHaveLength(1);
+    await vm.shutdown();
+    // answered synchronously during shutdown (as Envoy's cluster manager teardown does)
+    expect(global(vm, 'resp_calls')).toBe(1);
+    expect(global(vm, 'resp_token')).toBe(token);
+    expect(lastResponse(vm)).toEqual({ status: '503', body: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination' });
     expect(vm.pendingHttpCalls()).toBe(0);
-    expect(global(vm, 'resp_calls')).toBe(0);
+    expect(vm.state).toBe('closed');
   });
 });

@@ -7,12 +7,15 @@ import { fromUtf8, utf8 } from '../../host/core/bytes.js';
 import { HostRuntime } from '../../host/core/runtime.js';
 import { HttpStream, requestFromInput, routerFromInput, runStream } from '../../host/core/stream.js';
 import { Vm } from '../../host/core/vm.js';
+import type { HttpCallOutcome } from '../../host/core/http-client.js';
+import { shutdownLikeEnvoy } from '../../host/host.js';
 import type { GuestCallbacks } from '../../src/abi/host.js';
 
 type Behaviour = Partial<Record<string, (vm: Vm, ...args: number[]) => number | void>>;
 
-function recordingVm(calls: string[], behaviour: Behaviour = {}, runtime = new HostRuntime({ logSink: () => undefined }), label = ''): Vm {
-  const vm = new Vm({ name: 'rec', rootId: '', vmId: 'rec', vmConfiguration: utf8(''), pluginConfiguration: utf8(''), environment: {} }, runtime);
+function recordingVm(calls: string[], behaviour: Behaviour = {}, runtime = new HostRuntime({ logSink: () => undefined }), label = '', worker = -1): Vm {
+  const vmId = label === '' ? 'rec' : label.replace(/\W/g, '');
+  const vm = new Vm({ name: 'rec', rootId: '', vmId, vmConfiguration: utf8(''), pluginConfiguration: utf8(''), environment: {} }, runtime, worker);
   const names = ['proxy_on_context_create', 'proxy_on_vm_start', 'proxy_on_configure', 'proxy_on_request_headers', 'proxy_on_request_body',
     'proxy_on_request_trailers', 'proxy_on_response_headers', 'proxy_on_response_body', 'proxy_on_response_trailers', 'proxy_on_log',
     'proxy_on_done', 'proxy_on_delete', 'proxy_on_http_call_response', 'proxy_on_queue_ready', 'proxy_on_tick'];
@@ -182,7 +185,7 @@ describe('stream lifecycle', () => {
     expect(outcome.status).toBe('complete');
   });
 
-  it('ticks reach the root context on a timer; shutdown waits for proxy_done', async () => {
+  it('ticks reach the root context on a timer and stop when shutdown begins', async () => {
     const calls: string[] = [];
     let ticks = 0;
     const vm = recordingVm(calls, {
@@ -193,16 +196,90 @@ describe('stream lifecycle', () => {
       proxy_on_tick: () => {
         ticks++;
       },
-      proxy_on_done: (v) => {
-        setTimeout(() => v.withContext(1, () => v.done()), 10);
-        return 0;
-      },
     });
     while (ticks < 2) await new Promise((r) => setTimeout(r, 5));
     expect(calls.filter((c) => c === 'tick(1)').length).toBe(ticks);
+    vm.beginShutdown();
+    const before = ticks;
+    vm.tick(); // a manual tick is refused too
+    await new Promise((r) => setTimeout(r, 30)); // six periods
+    expect(ticks).toBe(before);
     calls.length = 0;
     await vm.shutdown();
     expect(calls).toEqual(['done(1)', 'delete(1)']);
     expect(vm.state).toBe('closed');
+  });
+
+  it('a root that returns false from proxy_on_done is logged as one that would hang in Envoy, and deleted', async () => {
+    const calls: string[] = [];
+    const logs: string[] = [];
+    const runtime = new HostRuntime({ logSink: (e) => void logs.push(e.message) });
+    const doneStatus: number[] = [];
+    const vm = recordingVm(calls, {
+      proxy_on_done: (v) => {
+        doneStatus.push(v.withContext(1, () => v.done())); // cpp-host: not parked yet, NotFound
+        return 0;
+      },
+    }, runtime);
+    calls.length = 0;
+    await vm.shutdown();
+    expect(calls).toEqual(['done(1)', 'delete(1)']);
+    expect(doneStatus).toEqual([Status.NotFound]);
+    expect(vm.doneCalls).toBe(0);
+    expect(vm.state).toBe('closed');
+    expect(logs.filter((l) => l.includes('proxy_on_done returned false') && l.includes('would hang in Envoy'))).toHaveLength(1);
+  });
+
+  it("shuts a host down in Envoy's order: no ticks or deliveries, filters' done, calls reset, services' done last", async () => {
+    const calls: string[] = [];
+    const logs: string[] = [];
+    let answer: ((outcome: HttpCallOutcome) => void) | undefined;
+    const runtime = new HostRuntime({
+      logSink: (e) => void logs.push(e.message),
+      clusters: { cw: { host: 'cw', port: 0, handle: (_request, done) => { answer = done; return () => undefined; } } },
+    });
+    const headers = [':method', 'POST', ':path', '/', ':authority', 'cw'];
+    let queue = 0;
+    const callStatus: number[] = [];
+    const drained: string[] = [];
+    const service = recordingVm(calls, {
+      proxy_on_configure: (v) => {
+        queue = v.registerSharedQueue('q');
+        v.setTickPeriodMilliseconds(5);
+        return 1;
+      },
+      proxy_on_done: (v) => {
+        for (let item = v.dequeueSharedQueue(queue); typeof item !== 'number'; item = v.dequeueSharedQueue(queue)) drained.push(fromUtf8(item));
+        callStatus.push(v.httpCall('cw', headers, utf8('last'), [], 1000)); // refused: Envoy cannot send now
+        return 0; // Envoy would park this root forever
+      },
+    }, runtime, 'svc:', -1);
+    const filters = [0, 1].map((w) => recordingVm(calls, {
+      proxy_on_done: (v) => {
+        const id = v.resolveSharedQueue('svc', 'q');
+        expect(v.enqueueSharedQueue(id, utf8(`flush ${w}`))).toBe(Status.Ok);
+        return 1;
+      },
+    }, runtime, `f${w}:`, w));
+    const inFlight = service.withContext(service.rootContextId, () => service.httpCall('cw', headers, utf8('batch'), [], 1000));
+    expect(inFlight).toBeGreaterThan(0);
+    calls.length = 0;
+
+    await shutdownLikeEnvoy(filters, [service], async () => {
+      answer!({ ok: true, response: { headers: [':status', '200'], body: utf8(''), trailers: [] } }); // arrives after the loop exited: not delivered
+      await new Promise((r) => setTimeout(r, 30)); // queue notices and tick timers would run here
+    });
+
+    expect(calls).toEqual([
+      'f0:done(1)', 'f1:done(1)',
+      `svc:http_call_response(1,${inFlight},3,95)`, // reset: Envoy's 503 "… connection termination", outside any loop
+      'f0:delete(1)', 'f1:delete(1)',
+      'svc:done(1)', 'svc:delete(1)',
+    ]);
+    expect(drained).toEqual(['flush 0', 'flush 1']);
+    expect(callStatus).toEqual([-Status.InternalFailure]); // Vm.httpCall's form: a negative status instead of a token
+    expect(logs.filter((l) => l.includes("proxy_http_call to 'cw' during shutdown refused"))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('[vm svc]') && l.includes('would hang in Envoy'))).toHaveLength(1);
+    expect([service, ...filters].every((v) => v.state === 'closed')).toBe(true);
   });
 });
