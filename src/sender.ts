@@ -4,8 +4,8 @@
 //
 // Per request: no HTTP context at all. The plugin declares a log capture (definePlugin's
 // logCapture): at each stream's end the SDK reads :authority, :method, :path, :status and the
-// time since the `request.time` attribute (the stream's start) by the clock, so no callback at
-// request headers is needed; in Wasm the bridge captures them without entering JS and hands
+// stream's age (in Wasm timed by the clock from the stream's context create, falling back to
+// Envoy's `request.time` attribute), so no callback at request headers is needed; in Wasm the bridge captures them without entering JS and hands
 // them to the root's onLogValues in batches (before every tick at the latest), in Node at every
 // stream's log. The clock is read on its own only by the first request of an aggregation
 // window. Envoy counters are updated once per
