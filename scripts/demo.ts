@@ -92,13 +92,24 @@ class Demo {
     this.envoyLog = createWriteStream(join(logDir, 'envoy.log'), { flags: 'w' });
   }
 
+  private firstStopAt: number | undefined;
+  private forced = false;
+
   get stopped(): boolean {
     return this.stopping !== undefined;
   }
 
-  /** The first call drains Envoy (nothing recorded is lost); a second one stops it at once. */
+  /**
+   * The first call drains Envoy (nothing recorded is lost); a second one stops it at once. One
+   * terminal Ctrl-C arrives several times within milliseconds (the terminal signals the whole
+   * process group, and npm and start.mjs forward it too), so only a signal at least
+   * REPEAT_SIGNAL_MS after the first counts as "again".
+   */
   stop(): Promise<void> {
-    if (this.stopping && this.envoy) {
+    const now = Date.now();
+    this.firstStopAt ??= now;
+    if (this.stopping && this.envoy && now - this.firstStopAt >= REPEAT_SIGNAL_MS && !this.forced) {
+      this.forced = true;
       say('stopping Envoy now (SIGTERM); what the receiver has not sent yet is lost');
       void this.envoy.stop('SIGTERM');
     }
@@ -117,6 +128,9 @@ class Demo {
     return this.stopping;
   }
 }
+
+/** Signals closer together than this are one Ctrl-C delivered several ways (see Demo.stop). */
+const REPEAT_SIGNAL_MS = 500;
 
 async function main(): Promise<number> {
   for (const port of [MOTO_PORT, LISTENER_PORT, ADMIN_PORT]) {
