@@ -4,6 +4,11 @@
 // Stored as one flat [key, value, key, value, ...] array (the ABI's own shape): building from
 // and converting to FlatPairs is a copy, and lookups of keys already in lower case (pseudo-headers,
 // what SDKs send) compare without lower-casing first.
+//
+// A list the host replays stream after stream (a prepared request, a route's cached answer) is
+// registered once with HeaderMap.share: its keys are checked then, and maps made from it share
+// it instead of copying, until their first edit. Checking the keys cost more than anything else
+// in a lean-mode stream. (Not Object.freeze: V8 reads and copies frozen arrays far slower.)
 
 import type { FlatPairs } from '../../src/abi/host.js';
 
@@ -16,20 +21,56 @@ function lowerKey(key: string): string {
   return key;
 }
 
+/** Lists registered with HeaderMap.share: lower-case keys, a value for every key, never edited. */
+const sharedLists = new WeakSet<readonly string[]>();
+
+function isNormalized(flat: readonly string[]): boolean {
+  if ((flat.length & 1) !== 0) return false;
+  for (let i = 0; i < flat.length; i += 2) if (lowerKey(flat[i]!) !== flat[i]) return false;
+  return true;
+}
+
 export class HeaderMap {
   private kv: string[] = [];
+  /** kv is a list registered with share(): copied before the first edit (ownKv). */
+  private shared = false;
 
-  constructor(pairs: Iterable<readonly [string, string]> = []) {
-    for (const [k, v] of pairs) this.add(k, v);
+  constructor(pairs?: Iterable<readonly [string, string]>) {
+    if (pairs !== undefined) for (const [k, v] of pairs) this.add(k, v);
   }
 
-  static fromFlat(flat: FlatPairs): HeaderMap {
+  /**
+   * Registers `flat` as a list its owner never edits again (the caller's promise), so that maps
+   * made from it share it. A list with upper-case keys or an odd length is not registered (maps
+   * copy and normalise it as usual). Returns `flat`.
+   */
+  static share<T extends readonly string[]>(flat: T): T {
+    if (isNormalized(flat)) sharedLists.add(flat);
+    return flat;
+  }
+
+  static fromFlat(flat: FlatPairs | readonly string[]): HeaderMap {
     const map = new HeaderMap();
-    map.appendFlat(flat);
+    if (sharedLists.has(flat)) {
+      map.kv = flat as string[];
+      map.shared = true;
+    } else {
+      map.appendFlat(flat);
+    }
     return map;
   }
 
-  private appendFlat(flat: FlatPairs): void {
+  /** The list to edit: a shared one is copied first. */
+  private ownKv(): string[] {
+    if (this.shared) {
+      this.kv = this.kv.slice();
+      this.shared = false;
+    }
+    return this.kv;
+  }
+
+  /** Only on a map's own list (a new map, or after setAll). */
+  private appendFlat(flat: readonly string[]): void {
     const n = flat.length - 1; // a trailing key without a value is dropped
     let i = 0;
     if (this.kv.length === 0) {
@@ -67,13 +108,13 @@ export class HeaderMap {
   }
 
   add(key: string, value: string): void {
-    this.kv.push(lowerKey(key), value);
+    this.ownKv().push(lowerKey(key), value);
   }
 
   /** Sets the first entry of the key and drops the others; appends when the key is absent. */
   replace(key: string, value: string): void {
     const lower = lowerKey(key);
-    const kv = this.kv;
+    const kv = this.ownKv();
     let i = 0;
     while (i < kv.length && kv[i] !== lower) i += 2;
     if (i >= kv.length) {
@@ -90,7 +131,7 @@ export class HeaderMap {
 
   /** Drops every entry of `lower` at or after flat index `start` (keeping the order of the rest). */
   private removeFrom(lower: string, start: number): void {
-    const kv = this.kv;
+    const kv = this.ownKv();
     let out = start;
     for (let i = start; i < kv.length; i += 2) {
       if (kv[i] === lower) continue;
@@ -103,6 +144,7 @@ export class HeaderMap {
 
   setAll(flat: FlatPairs): void {
     this.kv = [];
+    this.shared = false;
     this.appendFlat(flat);
   }
 

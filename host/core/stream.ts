@@ -452,28 +452,40 @@ const OK_BODY = toBytes('OK');
 
 export function routerFromInput(input: StreamInput): Router {
   const r = input.response;
-  if (!r) return () => directResponse(200, OK_BODY);
-  const status = r.status ?? 200;
-  const body = r.body === undefined ? OK_BODY : typeof r.body === 'string' ? (r.body === '' ? EMPTY_BYTES : toBytes(r.body)) : r.body;
-  const extraHeaders = r.headers;
-  const trailers = r.trailers;
+  const status = r?.status ?? 200;
+  const body = r?.body === undefined ? OK_BODY : typeof r.body === 'string' ? (r.body === '' ? EMPTY_BYTES : toBytes(r.body)) : r.body;
+  const extraHeaders = r?.headers;
+  const trailers = r?.trailers;
+  // The answer only changes with the date header (once a second): built then and shared by
+  // every stream of the input until the next second (HeaderMap.share: maps copy it on an edit).
+  let date = '';
+  let answer: RouteResponse | undefined;
   return () => {
+    if (answer !== undefined && date === httpDate()) return answer;
     const base = directResponse(status, body);
+    date = httpDate();
     if (extraHeaders) for (let i = 0; i < extraHeaders.length; i++) base.headers.push(extraHeaders[i]!);
-    return trailers ? { headers: base.headers, body: base.body, details: base.details, trailers } : base;
+    HeaderMap.share(base.headers);
+    answer = trailers ? { headers: base.headers, body: base.body, details: base.details, trailers: HeaderMap.share([...trailers]) } : base;
+    return answer;
   };
 }
 
 /**
  * The request and router an input describes, built once per input object: benchmarks and
- * servers replay the same inputs, and both are pure functions of the (readonly) input.
+ * servers replay the same inputs, and both are pure functions of the (readonly) input. The
+ * request's lists are the host's own (never edited), so the streams' header maps share them.
  */
 const preparedInputs = new WeakMap<StreamInput, { readonly request: StreamRequest; readonly router: Router }>();
 
 function prepared(input: StreamInput): { readonly request: StreamRequest; readonly router: Router } {
   let entry = preparedInputs.get(input);
   if (entry === undefined) {
-    entry = { request: requestFromInput(input), router: routerFromInput(input) };
+    const built = requestFromInput(input);
+    HeaderMap.share(built.requestHeaders);
+    // the trailers are the input's own list: a copy is shared, not the caller's array
+    const request = built.requestTrailers ? { ...built, requestTrailers: HeaderMap.share([...built.requestTrailers]) } : built;
+    entry = { request, router: routerFromInput(input) };
     preparedInputs.set(input, entry);
   }
   return entry;
