@@ -123,6 +123,21 @@ describe('HeaderMap', () => {
     map.toFlat()[1] = 'changed too';
     expect(map.get('k')).toBe('v');
   });
+
+  it('shares a list registered with share() until its first edit, which copies it', () => {
+    const flat = HeaderMap.share(['a', '1', 'b', '2']);
+    const first = HeaderMap.fromFlat(flat);
+    const second = HeaderMap.fromFlat(flat);
+    first.add('c', '3');
+    second.replace('a', 'x');
+    HeaderMap.fromFlat(flat).remove('b');
+    expect(flat).toEqual(['a', '1', 'b', '2']);
+    expect(first.toFlat()).toEqual(['a', '1', 'b', '2', 'c', '3']);
+    expect(second.toFlat()).toEqual(['a', 'x', 'b', '2']);
+    // a list with upper-case keys or a dangling key is not shared: the map normalises a copy
+    const mixed = HeaderMap.share(['A', '1', 'dangling']);
+    expect(HeaderMap.fromFlat(mixed).toFlat()).toEqual(['a', '1']);
+  });
 });
 
 describe('MetricStore histogram window', () => {
