@@ -1,7 +1,8 @@
 // npm run bench: builds what is missing, measures every module side by side in one process and
 // prints markdown tables; --write also rewrites BENCHMARKS.md.
 // Flags: --write, --rebuild (rebuild every module), --quick (short runs, for a smoke test),
-// --envoy-only / --local-only (one half), --soak (the sender's memory over 1,000,000 requests in Envoy).
+// --envoy-only / --local-only (one half), --soak (the sender's memory over 1,000,000 requests in Envoy),
+// --engine (only the engine numbers of bench/measure/engine.ts: module size, VM start, callbacks).
 
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,7 +18,7 @@ import { buildAll, isBuilt, REPO_DIR, type BuiltModule } from './modules.js';
 import { runEnvoyBench, withEnvoyFirst } from './envoy/run.js';
 import { renderBenchmarksMd, renderTables, type BenchResults, type PeerRow } from './report.js';
 
-const KNOWN = ['--write', '--rebuild', '--quick', '--envoy-only', '--local-only', '--soak'];
+const KNOWN = ['--write', '--rebuild', '--quick', '--envoy-only', '--local-only', '--soak', '--engine'];
 const args = new Set(process.argv.slice(2));
 // --sender-variant=LABEL=FILE.wasm (repeatable): another sender build measured in the same Envoy rounds
 const variants = [...args].filter((a) => a.startsWith('--sender-variant=')).map((a) => {
@@ -37,6 +38,11 @@ const quick = args.has('--quick');
 const options = quick
   ? { runs: 5, runMs: 50, startups: 5, memoryRequests: 100_000, breakdownRequests: 2000, publishRepeats: 2 }
   : { runs: 9, runMs: 200, startups: 15, memoryRequests: 100_000, breakdownRequests: 10_000, publishRepeats: 5 };
+
+if (args.has('--engine')) {
+  (await import('./measure/engine.js')).printEngineNumbers(args.has('--rebuild'));
+  process.exit(0);
+}
 
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;

@@ -205,6 +205,7 @@ ${renderTables(results, false)}
 npm ci
 npm run bench            # prints the tables
 npm run bench -- --write # and rewrites BENCHMARKS.md
+npm run bench -- --engine # only the engine numbers (module size, VM start, callback and hostcall costs, SHA-256)
 \`\`\`
 The bench builds what is missing: \`sender.wasm\`/\`receiver.wasm\` (\`node build.mjs\`), the WAT floor (npm
 \`wabt\`), the AssemblyScript peer (\`npm ci\` in \`bench/assemblyscript\`, pinned versions), the Go peer

@@ -190,13 +190,25 @@ function resultWriters(memory: GuestMemory): ResultWriters {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+type ImportBuilder = (vm: Vm, m: GuestMemory, out: ResultWriters) => ImportFunction;
+
+/** Generated builders by table entry: compiled once per process, bound to each VM's state. */
+const builders = new WeakMap<HostcallSpec, ImportBuilder>();
+
 /**
- * The import for one table entry, specialised once per VM: a function of the entry's exact raw
- * arity that decodes each argument in place (no per-call arrays, spreads or rest arguments),
- * calls the VM method directly and writes the result. Generated from the table because the
- * argument shapes vary too much for hand-written variants; every name it embeds is checked.
+ * The import for one table entry, bound to one VM: a function of the entry's exact raw arity
+ * that decodes each argument in place (no per-call arrays, spreads or rest arguments), calls the
+ * VM method directly and writes the result. Generated from the table because the argument shapes
+ * vary too much for hand-written variants; every name it embeds is checked. The source is
+ * compiled once per entry (VM start compiled ~45 functions before), then bound per VM.
  */
 function marshal(spec: HostcallSpec, vm: Vm, memory: GuestMemory, writers: ResultWriters): ImportFunction {
+  let build = builders.get(spec);
+  if (build === undefined) builders.set(spec, (build = importBuilder(spec)));
+  return build(vm, memory, writers);
+}
+
+function importBuilder(spec: HostcallSpec): ImportBuilder {
   if (!IDENTIFIER.test(spec.js) || !IDENTIFIER.test(spec.abi)) throw new Error(`host: bad hostcall name in table: ${spec.abi}/${spec.js}`);
   const lines: string[] = [];
   const values: string[] = [];
@@ -241,8 +253,7 @@ function marshal(spec: HostcallSpec, vm: Vm, memory: GuestMemory, writers: Resul
   }
   const params = Array.from({ length: r + outputs }, (_, k) => `r${k}`).join(', ');
   const source = `return function ${spec.abi}(${params}) {\n  ${lines.join('\n  ')}\n};`;
-  const build = new Function('vm', 'm', 'out', source) as (vm: Vm, m: GuestMemory, out: ResultWriters) => ImportFunction;
-  return build(vm, memory, writers);
+  return new Function('vm', 'm', 'out', source) as ImportBuilder;
 }
 
 /** Calls Envoy still registers beyond the 0.2.1 table: 0.2.0 names, buffer status, gRPC stubs. */
