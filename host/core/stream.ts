@@ -397,7 +397,7 @@ export class HttpStream implements StreamHooks {
       slot.vm.deleteContext(slot.contextId);
     }
     state.hooks = undefined;
-    const outcome = this.snapshot(this.reset ? 'reset' : 'complete');
+    const outcome = new FinishedOutcome(this.reset ? 'reset' : 'complete', state, this.localReply);
     this.outcome = outcome;
     this.resolveFinished?.(outcome);
   }
@@ -412,6 +412,40 @@ export class HttpStream implements StreamHooks {
       responseTrailers: s.responseTrailers?.toFlat() ?? [],
       localReply: this.localReply,
     };
+  }
+}
+
+/**
+ * A finished stream's outcome. Its header lists are copied out of the stream's maps when first
+ * read, not at the end of every stream: most callers (benchmarks, tests of counters) read none,
+ * and nothing edits the maps once the stream is over (its contexts are gone, its hooks cleared).
+ */
+class FinishedOutcome implements StreamOutcome {
+  readonly status: 'complete' | 'reset';
+  readonly responseBody: Bytes;
+  readonly localReply: LocalReply | undefined;
+  private readonly state: StreamState;
+  private requestList?: FlatPairs;
+  private responseList?: FlatPairs;
+  private trailerList?: FlatPairs;
+
+  constructor(status: 'complete' | 'reset', state: StreamState, localReply: LocalReply | undefined) {
+    this.status = status;
+    this.responseBody = state.responseBody ?? EMPTY_BYTES;
+    this.localReply = localReply;
+    this.state = state;
+  }
+
+  get requestHeaders(): FlatPairs {
+    return (this.requestList ??= this.state.requestHeaders?.toFlat() ?? []);
+  }
+
+  get responseHeaders(): FlatPairs {
+    return (this.responseList ??= this.state.responseHeaders?.toFlat() ?? []);
+  }
+
+  get responseTrailers(): FlatPairs {
+    return (this.trailerList ??= this.state.responseTrailers?.toFlat() ?? []);
   }
 }
 
