@@ -134,28 +134,20 @@ export class HttpStream implements StreamHooks {
     this.router = router;
     this.clock = filters[0]?.runtime.clock ?? WALL_CLOCK;
     const headers = HeaderMap.fromFlat(request.requestHeaders);
-    // Every field the stream sets later is in the literal: one object shape from the start.
+    const requestId = headers.get('x-request-id');
     const streamInfo: StreamInfo = {
       startTimeMs: this.clock.nowMs() - (request.startedMsAgo ?? 0),
-      requestId: headers.get('x-request-id'),
       protocol: 'HTTP/1.1',
       sourceAddress: '127.0.0.1', sourcePort: 0, destinationAddress: '127.0.0.1', destinationPort: 0,
       connectionId: nextConnectionId++,
       responseCodeDetails: '',
-      durationMs: undefined,
-      requestDurationMs: undefined,
     };
+    if (requestId !== undefined) streamInfo.requestId = requestId;
     this.state = {
-      requestHeaders: headers,
-      requestBody: undefined,
-      requestTrailers: undefined,
-      responseHeaders: undefined,
-      responseBody: undefined,
-      responseTrailers: undefined,
       accessLogPhase: false,
       info: info === undefined ? streamInfo : Object.assign(streamInfo, info),
-      filterState: undefined,
       hooks: this,
+      requestHeaders: headers,
     };
     let failedClosed = false;
     for (const vm of filters) {
@@ -223,19 +215,19 @@ export class HttpStream implements StreamHooks {
   }
 
   /**
-   * Creates the filter's context at the stream's start time: Envoy makes a stream's contexts
-   * when it starts (request.time), so a plugin timing the stream from its create (the bridge's
-   * log capture) sees the same latency as one reading request.time. Only a ManualClock (lean
-   * mode) can be set back for it; it is restored at once. The wall clock has no past streams.
+   * Runs `create` at the stream's start time: Envoy makes a stream's contexts when it starts
+   * (request.time), so a plugin timing the stream from its create (the bridge's log capture)
+   * sees the same latency as one reading request.time. Only a ManualClock (lean mode) can be
+   * set back for it; it is restored at once. The wall clock has no past streams to model.
    */
-  private createContext(f: Slot): number {
+  private atStreamStart<T>(create: () => T): T {
     const clock = this.clock;
     const startMs = this.state.info.startTimeMs;
-    if (!(clock instanceof ManualClock) || startMs >= clock.nowMs()) return f.vm.createStreamContext(this.state);
+    if (!(clock instanceof ManualClock) || startMs >= clock.nowMs()) return create();
     const now = clock.nowNs();
     clock.setMs(startMs);
     try {
-      return f.vm.createStreamContext(this.state);
+      return create();
     } finally {
       clock.setNs(now);
     }
@@ -248,7 +240,7 @@ export class HttpStream implements StreamHooks {
     switch (step) {
       case Step.RequestHeaders: {
         const f = this.slots[slot]!;
-        if (f.contextId === 0) f.contextId = this.createContext(f);
+        if (f.contextId === 0) f.contextId = this.atStreamStart(() => f.vm.createStreamContext(state));
         const eos = this.requestBody || this.requestTrailers ? 0 : 1;
         if (eos && slot === 0) this.requestReceived();
         return this.call(f, Exposed.RequestHeaders, 'proxy_on_request_headers', state.requestHeaders?.size ?? 0, eos);
