@@ -2,8 +2,9 @@
 // repeated keys allowed, "get" returns the first value.
 //
 // Stored as one flat [key, value, key, value, ...] array (the ABI's own shape): building from
-// FlatPairs is a copy (or shares a registered list, below), converting back is a copy, and lookups of keys already in lower case (pseudo-headers,
-// what SDKs send) compare without lower-casing first.
+// FlatPairs is a copy (or shares a registered list, below), converting back is a copy, and
+// lookups of keys already in lower case (pseudo-headers, what SDKs send) compare without
+// lower-casing first.
 //
 // A list the host replays stream after stream (a prepared request, a route's cached answer) is
 // registered once with HeaderMap.share: its keys are checked then, and maps made from it share
