@@ -423,9 +423,9 @@ export interface StreamInput {
   /** The stream began this long ago (request.time; default 0: now), e.g. a latency to record. */
   readonly startedMsAgo?: number;
   /**
-   * Request pseudo-headers to leave out, e.g. [':authority']: Envoy (http_protocol_options
-   * accept_http_10, no default_host_for_http_10) lets an HTTP/1.0 request without Host reach
-   * the filters so, and logs it.
+   * Request pseudo-headers to leave out, e.g. [':authority']. Envoy 1.40 answers an HTTP/1.0
+   * request without Host through the filter chain, so filters log it without :authority (400
+   * with accept_http_10; 426 without it, and then without :path too).
    */
   readonly omitHeaders?: readonly (':authority' | ':path' | ':method' | ':scheme')[];
   /**
@@ -435,7 +435,7 @@ export interface StreamInput {
   readonly omitProperties?: readonly string[];
   /**
    * The downstream resets the stream before the route answers (a client gone away): the
-   * filters log it without response headers, so with no :status, as Envoy's do.
+   * filters log it without response headers, so with no :status, as Envoy 1.40's do.
    */
   readonly resetBeforeResponse?: boolean;
   /** The route's answer (default: direct response 200 "OK"). */
