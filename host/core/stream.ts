@@ -151,7 +151,6 @@ export class HttpStream implements StreamHooks {
       hooks: this,
       requestHeaders: headers,
     };
-    if (request.omitProperties?.length) this.state.omittedProperties = new Set(request.omitProperties);
     let failedClosed = false;
     for (const vm of filters) {
       if (vm.state === 'running') this.slots.push({ vm, contextId: 0 });
@@ -167,6 +166,7 @@ export class HttpStream implements StreamHooks {
       if (body.byteLength > 0) this.requestBody = body;
     }
     if (request.requestTrailers?.length) this.requestTrailers = HeaderMap.fromFlat(request.requestTrailers);
+    if (request.omitProperties?.length) this.state.omittedProperties = new Set(request.omitProperties);
     this.planRequest();
   }
 
