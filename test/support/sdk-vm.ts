@@ -212,6 +212,19 @@ export class SdkVm {
     (this.vm as { spec: PluginSpec }).spec = { ...this.vm.spec, pluginConfiguration: utf8(text) };
   }
 
+  /**
+   * Envoy fixes a VM's environment at its start; a test changes it to show that the SDK asks
+   * the host at each read, caching nothing.
+   */
+  setEnvironment(environment: Readonly<Record<string, string>>): void {
+    (this.vm as { spec: PluginSpec }).spec = { ...this.vm.spec, environment };
+  }
+
+  /** A queue registered as if VM `vmId` owned it (e.g. the receiver's); returns its id. */
+  foreignQueue(vmId: string, name: string): number {
+    return this.runtime.sharedQueues.register(vmId, name, { contextId: 0, notify: () => undefined });
+  }
+
   /** Host method names called, in order. */
   names(): string[] {
     return this.calls.map((c) => c.method);
