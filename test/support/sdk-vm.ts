@@ -48,6 +48,8 @@ export interface SdkVmOptions {
   /** Clusters proxy_http_call may name (in-memory upstreams, answered by the test). */
   readonly clusters?: readonly string[];
   readonly logLevel?: LogLevel;
+  /** The plugin's root_id (property plugin_root_id); default 'root'. */
+  readonly rootId?: string;
   /**
    * Not Envoy: the context id a host reports to proxy_on_http_call_response (Envoy reports the
    * caller's), to exercise the SDK's token routing for hosts that report another one.
@@ -112,7 +114,7 @@ export class SdkVm {
         };
         return { kind: 'in-process', callbacks, memoryBytes: () => 0 };
       },
-      runtime: this.runtime, vmId: 'vm', rootId: 'root', noStart: true,
+      runtime: this.runtime, vmId: 'vm', rootId: options.rootId ?? 'root', noStart: true,
       ...(options.pluginConfiguration !== undefined ? { pluginConfiguration: options.pluginConfiguration } : {}),
       ...(options.vmConfiguration !== undefined ? { vmConfiguration: options.vmConfiguration } : {}),
       ...(options.environment ? { environment: options.environment } : {}),
@@ -205,19 +207,19 @@ export class SdkVm {
   }
 
   /**
-   * Envoy gives each plugin sharing a VM its own configuration; host/ runs one plugin per VM,
-   * so a test with several roots sets the next root's configuration before its configure.
+   * Changes what the host serves the plugin: Envoy gives each plugin sharing a VM its own
+   * configuration (host/ runs one plugin per VM, so a test with several roots sets the next
+   * root's before its configure), and fixes the environment at VM start (a test changes it to
+   * show that the SDK asks the host at each read, caching nothing).
    */
-  setPluginConfiguration(text: string): void {
-    (this.vm as { spec: PluginSpec }).spec = { ...this.vm.spec, pluginConfiguration: utf8(text) };
-  }
-
-  /**
-   * Envoy fixes a VM's environment at its start; a test changes it to show that the SDK asks
-   * the host at each read, caching nothing.
-   */
-  setEnvironment(environment: Readonly<Record<string, string>>): void {
-    (this.vm as { spec: PluginSpec }).spec = { ...this.vm.spec, environment };
+  respec(change: { pluginConfiguration?: string; vmConfiguration?: string; environment?: Readonly<Record<string, string>> }): void {
+    const spec = this.vm.spec;
+    (this.vm as { spec: PluginSpec }).spec = {
+      ...spec,
+      ...(change.pluginConfiguration !== undefined ? { pluginConfiguration: utf8(change.pluginConfiguration) } : {}),
+      ...(change.vmConfiguration !== undefined ? { vmConfiguration: utf8(change.vmConfiguration) } : {}),
+      ...(change.environment ? { environment: change.environment } : {}),
+    };
   }
 
   /** A queue registered as if VM `vmId` owned it (e.g. the receiver's); returns its id. */

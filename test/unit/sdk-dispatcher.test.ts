@@ -133,7 +133,7 @@ describe('dispatcher: routing', () => {
     const spy = sdk.attach(plugin).cb;
     spy.proxy_on_context_create!(1, 0);
     spy.proxy_on_configure!(1, 1);
-    sdk.setPluginConfiguration('B'); // root 10: a second plugin on the VM, its own configuration
+    sdk.respec({ pluginConfiguration: 'B' }); // root 10: a second plugin on the VM, its own configuration
     spy.proxy_on_context_create!(10, 0);
     spy.proxy_on_configure!(10, 1);
     spy.proxy_on_context_create!(2, 1);

@@ -397,7 +397,7 @@ describe('env and errors', () => {
     const { host } = sdk;
     expect(getEnv(host, 'ACPW_AWS_ACCESS_KEY_ID')).toBeUndefined();
     // (Envoy's environment is a map: no name twice)
-    sdk.setEnvironment({ ACPW_AWS_ACCESS_KEY_ID: 'AKID=with=equals', EMPTY: '' });
+    sdk.respec({ environment: { ACPW_AWS_ACCESS_KEY_ID: 'AKID=with=equals', EMPTY: '' } });
     expect(getEnv(host, 'ACPW_AWS_ACCESS_KEY_ID')).toBe('AKID=with=equals');
     expect(getEnv(host, 'EMPTY')).toBe('');
     expect(getEnv(host, 'ACPW_AWS')).toBeUndefined();
