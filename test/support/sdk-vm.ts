@@ -252,10 +252,14 @@ export class SdkVm {
     const onHttpCall = (call: HostCall): void => this.recordHttpCall(call);
     return new Proxy(node, {
       get(target, prop, receiver) {
-        const value: unknown = extra && prop in extra ? (extra as Record<string | symbol, unknown>)[prop] : Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function' || typeof prop !== 'string' || !RECORDED.has(prop)) {
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        // a bridge primitive keeps its own `this` (the test's object holding the bridge state)
+        if (extra && prop in extra) {
+          const primitive: unknown = (extra as Record<string | symbol, unknown>)[prop];
+          return typeof primitive === 'function' ? (primitive as (...a: unknown[]) => unknown).bind(extra) : primitive;
         }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (typeof prop !== 'string' || !RECORDED.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
         return (...args: unknown[]): unknown => {
           const call: HostCall = { method: prop, args };
           calls.push(call);
@@ -264,6 +268,7 @@ export class SdkVm {
           return call.result;
         };
       },
+      has: (target, prop) => (extra !== undefined && prop in extra) || Reflect.has(target, prop),
     }) as unknown as Host;
   }
 
