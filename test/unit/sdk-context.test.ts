@@ -150,7 +150,9 @@ describe('HttpContext helpers', () => {
       expect(text(http.getRequestBody()!)).toBe('HELLO hello world!');
       http.setRequestBody('HELLO world');
       expect(text(http.getRequestBody()!)).toBe('HELLO world');
-      // no response body (Envoy answers NotFound before one arrived; host/ models it as empty)
+      // no response body yet: Envoy reads it as empty (its buffer wraps no data: Ok, 0 bytes) …
+      expect(http.getResponseBody()!.byteLength).toBe(0);
+      // … and a host answering NotFound reads as none
       sdk.answerNext('proxy_get_buffer_bytes', Status.NotFound);
       expect(http.getResponseBody()).toBeUndefined();
       http.setResponseBody('new');
