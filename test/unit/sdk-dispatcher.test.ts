@@ -365,6 +365,18 @@ describe('dispatcher: http_call token routing', () => {
     expect(sdk.argsOf('setEffectiveContext')).toEqual([]); // caller was the reported context
   });
 
+  it('Envoy reports the calling stream: its callback runs there, no context switch needed', () => {
+    const { sdk, cb, root } = setup();
+    cb.proxy_on_context_create!(2, 1);
+    expect(cb.proxy_on_request_headers!(2, 0, 0)).toBe(Action.Pause);
+    const call = sdk.httpCalls[0]!;
+    call.answer(204);
+    expect(sdk.deliveries).toEqual([[2, call.token]]);
+    expect(sdk.argsOf('setEffectiveContext')).toEqual([]);
+    expect(root().results).toEqual(['stream 2 got 204 headers=[[":status","204"]]']);
+    expect(sdk.streamOps).toEqual([['continue', StreamType.Request, 2]]);
+  });
+
   it('makes the calling HTTP context effective when the host reports another id', () => {
     const { sdk, cb, root } = setup(() => 1);
     cb.proxy_on_context_create!(2, 1);
