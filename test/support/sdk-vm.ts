@@ -81,6 +81,8 @@ export class SdkVm {
   /** Context ids the host delivered proxy_on_http_call_response to, with the token. */
   readonly deliveries: [contextId: number, token: number][] = [];
   private readonly streams = new Map<number, StreamState>();
+  /** Contexts made host-side (root() / stream() / a create through `cb`). */
+  private readonly contextIds = new Set<number>();
   private lastUpstreamCall?: { request: HttpCallRequest; done: (outcome: HttpCallOutcome) => void; cancel: () => void };
 
   constructor(plugin: PluginDefinition, options: SdkVmOptions = {}) {
@@ -137,7 +139,7 @@ export class SdkVm {
     const out: Callbacks = {};
     for (const [name, fn] of Object.entries(callbacks)) {
       out[name] = (...args: number[]): number => {
-        if (name === 'proxy_on_context_create' && !this.known(args[0]!)) {
+        if (name === 'proxy_on_context_create' && !this.contextIds.has(args[0]!)) {
           if (args[1] === 0) this.root(args[0]);
           else this.stream(args[0]!, args[1]);
         }
@@ -145,12 +147,6 @@ export class SdkVm {
       };
     }
     return out;
-  }
-
-  private readonly contextIds = new Set<number>();
-
-  private known(id: number): boolean {
-    return this.contextIds.has(id);
   }
 
   /** A root context host-side (its plugin configuration readable), without calling the plugin. */
