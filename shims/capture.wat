@@ -9,6 +9,11 @@
   ;;   then per record, per query entry: the value, or \01 when absent (NotFound, or any other
   ;;   failure), then \00. The age entry is the ns since the timestamp, in decimal.
   ;; Header values never hold \00 or \01 (Envoy rejects control characters in headers).
+;; A map the query names two or more headers of is read whole, in ONE proxy_get_header_map_pairs
+;; call per log, and its entries are looked up in that answer: in Envoy each hostcall that
+;; returns data is a Wasm->C++ crossing plus a call back into Wasm to allocate, which costs far
+;; more than scanning a few dozen headers (the value is the first with that name, as
+;; proxy_get_header_map_value's). Header names in the query are lowercased at setLogCapture.
   (global $cap_query (mut i32) (i32.const 0))
   (global $cap_query_len (mut i32) (i32.const 0))
   (global $cap_buf (mut i32) (i32.const 0))
@@ -23,6 +28,9 @@
   ;; indexed by id & 1023. A log whose slot holds another id reads the property instead.
   (global $cap_starts (mut i32) (i32.const 0))
   (global $cap_from_start (mut i32) (i32.const 0))
+  ;; Bit t: map type t is read whole (pairs); $cap_pairs_slots: 10 slots of (ptr, len, status).
+  (global $cap_pairs_mask (mut i32) (i32.const 0))
+  (global $cap_pairs_slots (mut i32) (i32.const 0))
 
   ;; setLogCapture(query: string, batchRecords: number[, fromStart: number]): '' turns capture
   ;; off (after a takeLogBatch, or what is held is dropped). fromStart 1: the age entry's
@@ -36,12 +44,14 @@
       (then (call $frame_pop (i32.const 16)) (return (i32.const 0))))
     (if (global.get $cap_query) (then (call $free (global.get $cap_query))))
     (global.set $cap_query (i32.const 0))
+    (global.set $cap_pairs_mask (i32.const 0))
     (local.set $len (i32.load offset=4 (local.get $frame)))
     (global.set $cap_query_len (local.get $len))
     (if (local.get $len)
       (then
         (global.set $cap_query (call $malloc (local.get $len)))
         (memory.copy (global.get $cap_query) (i32.load (local.get $frame)) (local.get $len))
+        (call $cap_scan_query)
         (if (i32.eqz (global.get $cap_buf)) (then (global.set $cap_buf (call $malloc (global.get $cap_size)))))))
     (call $bytes_release (local.get $frame))
     (call $frame_pop (i32.const 16))
@@ -147,11 +157,85 @@
     (global.set $cap_used (i32.add (global.get $cap_used) (i32.add (local.get $digits) (i32.const 1))))
     (i32.const 1))
 
+;; setLogCapture's query, just copied: lowercases its header names (names are case-blind; the
+;; pairs answer holds them lowercase) and sets $cap_pairs_mask to the maps named twice or more.
+  (func $cap_scan_query
+    (local $p i32) (local $end i32) (local $type i32) (local $seen i32) (local $c i32)
+    (local.set $p (global.get $cap_query))
+    (local.set $end (i32.add (local.get $p) (global.get $cap_query_len)))
+    (block $stop (loop $next
+      (br_if $stop (i32.ge_u (local.get $p) (local.get $end)))
+      (local.set $type (i32.sub (i32.load8_u (local.get $p)) (i32.const 48)))
+      (br_if $stop (i32.gt_u (local.get $type) (i32.const 9))) ;; the age entry (or garbage) ends it
+      (if (i32.and (local.get $seen) (i32.shl (i32.const 1) (local.get $type)))
+        (then (global.set $cap_pairs_mask (i32.or (global.get $cap_pairs_mask) (i32.shl (i32.const 1) (local.get $type))))))
+      (local.set $seen (i32.or (local.get $seen) (i32.shl (i32.const 1) (local.get $type))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (block $named (loop $name
+        (br_if $named (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.load8_u (local.get $p)))
+        (br_if $named (i32.eqz (local.get $c)))
+        (if (i32.lt_u (i32.sub (local.get $c) (i32.const 65)) (i32.const 26))
+          (then (i32.store8 (local.get $p) (i32.add (local.get $c) (i32.const 32)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $name)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $next)))
+    (if (i32.and (i32.ne (global.get $cap_pairs_mask) (i32.const 0)) (i32.eqz (global.get $cap_pairs_slots)))
+      (then (global.set $cap_pairs_slots (call $malloc (i32.const 120))))))
+
+  ;; The value of header $name ($nlen bytes) from the pairs answer in $slot (ptr, len, status),
+  ;; appended to the batch (absent when the read failed or the name is not there); 0: no room.
+  ;; The answer is the host's: every length is checked against its size before it is used.
+  (func $cap_pair_value (param $slot i32) (param $name i32) (param $nlen i32) (result i32)
+    (local $buf i32) (local $end i32) (local $n i32) (local $i i32) (local $s i32) (local $klen i32) (local $vlen i32)
+    (if (i32.load offset=8 (local.get $slot)) (then (return (call $cap_absent))))
+    (local.set $buf (i32.load (local.get $slot)))
+    (if (i32.lt_u (i32.load offset=4 (local.get $slot)) (i32.const 4)) (then (return (call $cap_absent))))
+    (local.set $end (i32.add (local.get $buf) (i32.load offset=4 (local.get $slot))))
+    (local.set $n (i32.load (local.get $buf)))
+    (if (i32.gt_u (local.get $n) (i32.shr_u (i32.load offset=4 (local.get $slot)) (i32.const 3))) (then (return (call $cap_absent))))
+    (local.set $s (i32.add (i32.add (local.get $buf) (i32.const 4)) (i32.shl (local.get $n) (i32.const 3))))
+    (block $missing (loop $next
+      (br_if $missing (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $klen (i32.load offset=4 (i32.add (local.get $buf) (i32.shl (local.get $i) (i32.const 3)))))
+      (local.set $vlen (i32.load offset=8 (i32.add (local.get $buf) (i32.shl (local.get $i) (i32.const 3)))))
+      ;; key, \00, value, \00 must lie inside the answer (lengths compared apart: no overflow)
+      (br_if $missing (i32.gt_u (local.get $klen) (i32.sub (local.get $end) (local.get $s))))
+      (br_if $missing (i32.gt_u (local.get $vlen) (i32.sub (i32.sub (local.get $end) (local.get $s)) (local.get $klen))))
+      (br_if $missing (i32.lt_u (i32.sub (i32.sub (i32.sub (local.get $end) (local.get $s)) (local.get $klen)) (local.get $vlen)) (i32.const 2)))
+      (if (i32.eq (local.get $klen) (local.get $nlen))
+        (then (if (call $cap_bytes_equal (local.get $s) (local.get $name) (local.get $nlen))
+          (then (return (call $cap_append (i32.add (i32.add (local.get $s) (local.get $klen)) (i32.const 1)) (local.get $vlen)))))))
+      (local.set $s (i32.add (local.get $s) (i32.add (i32.add (local.get $klen) (local.get $vlen)) (i32.const 2))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (call $cap_absent))
+  (func $cap_bytes_equal (param $a i32) (param $b i32) (param $n i32) (result i32)
+    (block $differ (loop $next
+      (if (i32.eqz (local.get $n)) (then (return (i32.const 1))))
+      (br_if $differ (i32.ne (i32.load8_u (local.get $a)) (i32.load8_u (local.get $b))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (i32.const 0))
+  ;; Frees the pairs answers this log read (bit t of $loaded: map t's slot holds one).
+  (func $cap_free_pairs (param $loaded i32)
+    (local $t i32) (local $p i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $loaded)))
+      (local.set $t (i32.ctz (local.get $loaded)))
+      (local.set $p (i32.load (i32.add (global.get $cap_pairs_slots) (i32.mul (local.get $t) (i32.const 12)))))
+      (if (local.get $p) (then (call $free (local.get $p))))
+      (local.set $loaded (i32.xor (local.get $loaded) (i32.shl (i32.const 1) (local.get $t))))
+      (br $next))))
+
   ;; One record for the stream being logged. 1: captured, JS need not be entered; 0: enter JS
   ;; (the batch is full, or the record did not fit: then nothing of it is kept, $cap_flag '0').
   (func $capture_log (param $id i32) (result i32)
     (local $frame i32) (local $p i32) (local $end i32) (local $k i32) (local $type i32) (local $ok i32)
-    (local $start i32) (local $out i32) (local $then i64)
+    (local $start i32) (local $out i32) (local $then i64) (local $loaded i32) (local $slot i32)
     (local.set $frame (call $frame_push (i32.const 16)))
     (local.set $out (local.get $frame))
     (local.set $start (global.get $cap_used))
@@ -180,13 +264,27 @@
         (br_if $found (i32.eqz (i32.load8_u (local.get $k))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $scan)))
-      (local.set $ok (call $cap_value
-        (call $proxy_get_header_map_value (local.get $type) (i32.add (local.get $p) (i32.const 1))
-          (i32.sub (local.get $k) (i32.add (local.get $p) (i32.const 1))) (local.get $out) (i32.add (local.get $out) (i32.const 4)))
-        (local.get $out)))
+      (if (i32.and (global.get $cap_pairs_mask) (i32.shl (i32.const 1) (local.get $type)))
+        (then
+          ;; a map read whole: fetched at its first entry, then looked up
+          (local.set $slot (i32.add (global.get $cap_pairs_slots) (i32.mul (local.get $type) (i32.const 12))))
+          (if (i32.eqz (i32.and (local.get $loaded) (i32.shl (i32.const 1) (local.get $type))))
+            (then
+              (i64.store (local.get $slot) (i64.const 0))
+              (i32.store offset=8 (local.get $slot)
+                (call $proxy_get_header_map_pairs (local.get $type) (local.get $slot) (i32.add (local.get $slot) (i32.const 4))))
+              (local.set $loaded (i32.or (local.get $loaded) (i32.shl (i32.const 1) (local.get $type))))))
+          (local.set $ok (call $cap_pair_value (local.get $slot) (i32.add (local.get $p) (i32.const 1))
+            (i32.sub (local.get $k) (i32.add (local.get $p) (i32.const 1))))))
+        (else
+          (local.set $ok (call $cap_value
+            (call $proxy_get_header_map_value (local.get $type) (i32.add (local.get $p) (i32.const 1))
+              (i32.sub (local.get $k) (i32.add (local.get $p) (i32.const 1))) (local.get $out) (i32.add (local.get $out) (i32.const 4)))
+            (local.get $out)))))
       (br_if $stop (i32.eqz (local.get $ok)))
       (local.set $p (i32.add (local.get $k) (i32.const 1)))
       (br $next)))
+    (call $cap_free_pairs (local.get $loaded))
     (call $frame_pop (i32.const 16))
     (if (i32.eqz (local.get $ok))
       (then

@@ -51,6 +51,7 @@ export function lookupProperty(path: readonly string[], plugin: PluginIdentity, 
     case 'node': return nodeProperty(key);
   }
   if (!stream) return undefined;
+  if (stream.omittedProperties !== undefined && stream.omittedProperties.has(path.join('.'))) return undefined;
   const filterValue = stream.filterState?.get(path.join('\u0000'));
   if (filterValue) return filterValue;
   switch (head) {

@@ -51,6 +51,8 @@ export interface StreamState {
   /** proxy_on_log runs in the access-log phase: maps become read-only snapshots. */
   accessLogPhase: boolean;
   readonly info: StreamInfo;
+  /** Property paths (dotted) answered NotFound (StreamInput.omitProperties); absent as a rule. */
+  omittedProperties?: ReadonlySet<string>;
   /** Values written with proxy_set_property (Envoy's filter state, "wasm." keys); made on first write. */
   filterState?: Map<string, Bytes>;
   hooks?: StreamHooks;

@@ -24,6 +24,8 @@ export interface StreamRequest {
   readonly requestTrailers?: FlatPairs;
   /** The stream began this long ago (StreamInput.startedMsAgo). */
   readonly startedMsAgo?: number;
+  /** Property paths answered NotFound (StreamInput.omitProperties). */
+  readonly omitProperties?: readonly string[];
 }
 
 /** What the route answers (a direct_response here; Envoy's router in general). */
@@ -164,6 +166,7 @@ export class HttpStream implements StreamHooks {
       if (body.byteLength > 0) this.requestBody = body;
     }
     if (request.requestTrailers?.length) this.requestTrailers = HeaderMap.fromFlat(request.requestTrailers);
+    if (request.omitProperties?.length) this.state.omittedProperties = new Set(request.omitProperties);
     this.planRequest();
   }
 
@@ -453,6 +456,22 @@ export interface StreamInput {
   readonly trailers?: FlatPairs;
   /** The stream began this long ago (request.time; default 0: now), e.g. a latency to record. */
   readonly startedMsAgo?: number;
+  /**
+   * Request pseudo-headers to leave out, e.g. [':authority']. Envoy 1.40 answers an HTTP/1.0
+   * request without Host through the filter chain, so filters log it without :authority (400
+   * with accept_http_10; 426 without it, and then without :path too).
+   */
+  readonly omitHeaders?: readonly (':authority' | ':path' | ':method' | ':scheme')[];
+  /**
+   * Property paths (dotted, e.g. 'request.time') answered NotFound, to see how a plugin copes
+   * with a host that lacks one. Envoy itself always has request.time: this one is an imitation.
+   */
+  readonly omitProperties?: readonly string[];
+  /**
+   * The downstream resets the stream before the route answers (a client gone away): the
+   * filters log it without response headers, so with no :status, as Envoy 1.40's do.
+   */
+  readonly resetBeforeResponse?: boolean;
   /** The route's answer (default: direct response 200 "OK"). */
   readonly response?: {
     readonly status?: number;
@@ -469,22 +488,36 @@ function flat(headers: FlatPairs | Readonly<Record<string, string>> | undefined)
 }
 
 export function requestFromInput(input: StreamInput): StreamRequest {
-  const headers: FlatPairs = [
+  let headers: FlatPairs = [
     ':authority', input.authority ?? 'example.com', ':path', input.path ?? '/', ':method', input.method ?? 'GET',
     ':scheme', input.scheme ?? 'http',
   ];
+  const omit: readonly string[] | undefined = input.omitHeaders;
+  if (omit?.length) {
+    const kept: FlatPairs = [];
+    for (let i = 0; i < headers.length; i += 2) if (!omit.includes(headers[i]!)) kept.push(headers[i]!, headers[i + 1]!);
+    headers = kept;
+  }
   if (input.headers) headers.push(...flat(input.headers));
   return {
     requestHeaders: headers,
     ...(input.body !== undefined ? { requestBody: input.body } : {}),
     ...(input.trailers ? { requestTrailers: input.trailers } : {}),
     ...(input.startedMsAgo !== undefined ? { startedMsAgo: input.startedMsAgo } : {}),
+    ...(input.omitProperties?.length ? { omitProperties: input.omitProperties } : {}),
   };
 }
 
 const OK_BODY = toBytes('OK');
 
 export function routerFromInput(input: StreamInput): Router {
+  // the reset arrives while the route is working: the stream closes and nothing is answered
+  if (input.resetBeforeResponse) {
+    return (state) => {
+      state.hooks?.closeStream(StreamType.Response);
+      return directResponse(503); // never delivered: the plan stops at the reset
+    };
+  }
   const r = input.response;
   const status = r?.status ?? 200;
   const body = r?.body === undefined ? OK_BODY : typeof r.body === 'string' ? (r.body === '' ? EMPTY_BYTES : toBytes(r.body)) : r.body;

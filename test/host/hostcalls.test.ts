@@ -2,8 +2,9 @@
 // checked against Envoy's behaviour (proxy-wasm-cpp-host exports.cc + Envoy's context.cc).
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MapType, MetricType, Status } from '../../src/abi/table.js';
+import { BufferType, MapType, MetricType, Status } from '../../src/abi/table.js';
 import { deserializePairs, fromUtf8, serializePairs, utf8 } from '../../host/core/bytes.js';
+import { answerNextHostcall } from '../../host/core/answer-hostcall.js';
 import { wallClockNanoseconds } from '../../host/core/clock.js';
 import { HeaderMap } from '../../host/core/header-map.js';
 import { directResponse, HttpStream } from '../../host/core/stream.js';
@@ -173,7 +174,7 @@ describe('buffers', () => {
   it('reads the VM configuration into guest-allocated memory', () => {
     const p = new Probe();
     const allocationsBefore = (p.vm.guest.exports!.allocations as { value: number }).value;
-    expect(p.root('proxy_get_buffer_bytes', 6, 0, 100, RET_PTR, RET_SIZE)).toBe(Status.Ok);
+    expect(p.root('proxy_get_buffer_bytes', BufferType.VmConfiguration, 0, 100, RET_PTR, RET_SIZE)).toBe(Status.Ok);
     expect(p.outString()).toBe('vm-config');
     expect(p.u32(RET_PTR)).toBeGreaterThanOrEqual(32768); // from proxy_on_memory_allocate
     expect((p.vm.guest.exports!.allocations as { value: number }).value).toBe(allocationsBefore + 1);
@@ -484,5 +485,21 @@ describe('contexts, streams, http_call, foreign functions', () => {
     expect(p.outString()).toBe('a'.repeat(40));
     const [x, xl] = p.put('no_such_function');
     expect(p.root('proxy_call_foreign_function', x, xl, arg, argl, RET_PTR, RET_SIZE)).toBe(Status.NotFound);
+  });
+});
+
+describe('answerNextHostcall: the lean mode hook that makes the host answer a status', () => {
+  it('answers once, through the Wasm imports, with the result kind\'s convention; then the host works again', () => {
+    const p = new Probe();
+    p.vm.runtime.logLevel = 1;
+    answerNextHostcall(p.vm, 'proxy_get_log_level', Status.Unimplemented); // a u32 result: -status inside the VM
+    expect(p.root('proxy_get_log_level', RET_PTR)).toBe(Status.Unimplemented);
+    expect(p.root('proxy_get_log_level', RET_PTR)).toBe(Status.Ok);
+    expect(p.u32(RET_PTR)).toBe(1);
+    answerNextHostcall(p.vm, 'proxy_get_buffer_bytes', Status.Empty);
+    expect(p.root('proxy_get_buffer_bytes', BufferType.VmConfiguration, 0, 100, RET_PTR, RET_SIZE)).toBe(Status.Empty);
+    expect(p.root('proxy_get_buffer_bytes', BufferType.VmConfiguration, 0, 100, RET_PTR, RET_SIZE)).toBe(Status.Ok);
+    expect(p.outString()).toBe('vm-config');
+    expect(() => answerNextHostcall(p.vm, 'proxy_no_such_call', Status.Ok)).toThrow("'proxy_no_such_call' is not a hostcall of the table");
   });
 });

@@ -164,6 +164,30 @@ describe('stream lifecycle', () => {
     expect(calls.map((c) => c.replace(/\(.*/, ''))).toEqual(['context_create', 'request_headers', 'log', 'done', 'delete']);
   });
 
+  it('a stream input can leave out a pseudo-header or a property, or be reset before the response', () => {
+    const calls: string[] = [];
+    const seen: Record<string, unknown> = {};
+    const vm = recordingVm(calls, {
+      proxy_on_log: (v) => {
+        seen.authority = value(v, MapType.HttpRequestHeaders, ':authority');
+        seen.path = value(v, MapType.HttpRequestHeaders, ':path');
+        seen.status = value(v, MapType.HttpResponseHeaders, ':status');
+        seen.time = v.getProperty('request\0time');
+        seen.method = v.getProperty('request\0method');
+      },
+    });
+    calls.length = 0;
+    const outcome = vm.runStream({ path: '/p', omitHeaders: [':authority'], omitProperties: ['request.time'], resetBeforeResponse: true });
+    expect(outcome.status).toBe('reset');
+    expect(outcome.responseHeaders).toEqual([]);
+    expect(calls.map((c) => c.replace(/\(.*/, ''))).toEqual(['context_create', 'request_headers', 'log', 'done', 'delete']);
+    expect(seen).toEqual({ authority: Status.NotFound, path: '/p', status: Status.NotFound, time: Status.NotFound, method: utf8('GET') });
+    // by default all of them are there
+    vm.runStream({ path: '/p' });
+    expect(seen).toMatchObject({ authority: 'example.com', status: '200' });
+    expect(seen.time).toBeInstanceOf(Uint8Array);
+  });
+
   it('a chain runs requests in filter order and responses in reverse', () => {
     const calls: string[] = [];
     const runtime = new HostRuntime({ logSink: () => undefined });

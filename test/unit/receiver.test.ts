@@ -1,109 +1,11 @@
-import { gunzipSync } from 'node:zlib';
-import { describe, expect, it, vi } from 'vitest';
-import { fromUtf8, utf8 } from '../../host/core/bytes.js';
-import type { HttpCallOutcome, Upstream } from '../../host/core/http-client.js';
+import { describe, expect, it } from 'vitest';
 import { LogLevel } from '../../src/sdk/index.js';
-import receiver, { QUEUE_NAME, RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
-import { encodeMessage, type WireSeries } from '../../src/metrics/wire.js';
+import { RETRY_TICK_MS, IDLE_TICK_MS } from '../../src/receiver.js';
+import { encodeMessage } from '../../src/metrics/wire.js';
 import { bucketValueMs } from '../../src/metrics/latency.js';
-import { PLUGIN_MODES, startPlugin, type PluginMode } from '../support/plugin-vm.js';
-import { BASE_CONFIG as FAKE_BASE_CONFIG, start as startOnFakeHost } from './receiver-harness.js';
-
-const SECRET = 'wJalrXUtnFEMI-SECRET-KEY';
-const TOKEN = 'SESSION-TOKEN-VALUE';
-const T0_MS = 1_800_000_000_000; // a multiple of 60 s
-
-const BASE_CONFIG = {
-  cloud_watch_region: 'us-east-1',
-  cloud_watch_cluster_name: 'cloudwatch_api',
-  cloud_watch_endpoint: '127.0.0.1:5000',
-  publish_interval_millisecond: 60000,
-};
-
-/** Lets async work resume: the plugin's promise jobs (in-process) and the host's later turns. */
-const settle = async (): Promise<void> => {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-  await new Promise((resolve) => setImmediate(resolve));
-};
-
-function series(host: string, count: number, latency: number[] = []): WireSeries {
-  return { host, method: 'GET', path: '/', status: '200', count, latency };
-}
-
-interface CallRecord {
-  readonly cluster: string;
-  readonly headers: string[];
-  readonly body: string;
-  readonly timeoutMs: number;
-  readonly done: (outcome: HttpCallOutcome) => void;
-}
-
-/**
- * The receiver on the local host's lean mode (test/support/plugin-vm.ts), in `mode`: the clock is
- * a ManualClock at T0 + 1 s, ticks run when the test says, and `cloudwatch_api` is an in-memory
- * upstream whose calls the test answers (respond) in any order.
- */
-function start(mode: PluginMode, config: Record<string, unknown>, env: Record<string, string> = { ACPW_AWS_ACCESS_KEY_ID: 'AKIDENV', ACPW_AWS_SECRET_ACCESS_KEY: SECRET }) {
-  const calls: CallRecord[] = [];
-  const cloudwatch: Upstream = {
-    host: 'in-memory', port: 0,
-    handle: (request, done) => {
-      // the host has Envoy's `compress` foreign function: large bodies arrive gzipped (gzip.test.ts checks the wire)
-      const gzipped = request.headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'content-encoding' && request.headers[i + 1] === 'gzip');
-      const body = fromUtf8(gzipped ? new Uint8Array(gunzipSync(request.body)) : request.body);
-      calls.push({ cluster: 'cloudwatch_api', headers: [...request.headers], body, timeoutMs: request.timeoutMs, done });
-      return () => undefined;
-    },
-  };
-  // The send offset is the VM's first Math.random draw (at configure); both ways it is 0 here,
-  // so sends fall on the interval's boundaries: in-process Math.random is mocked once, and the
-  // built .wasm's generator is seeded from the host's random source, all zeros (first draw ~1e-14).
-  const random = mode === 'TypeScript in-process' ? vi.spyOn(Math, 'random').mockReturnValueOnce(0) : undefined;
-  const p = startPlugin(mode, { plugin: receiver, wasm: 'receiver.wasm' }, {
-    vmId: 'receiver', pluginConfiguration: JSON.stringify(config), environment: env, clusters: { cloudwatch_api: cloudwatch },
-    clockStartMs: T0_MS + 1000, randomFill: (bytes) => bytes.fill(0),
-  });
-  random?.mockRestore();
-  const configured = p.vm.state === 'running' ? 1 : 0;
-  const queueId = p.runtime.sharedQueues.resolve('receiver', QUEUE_NAME);
-  /** Into the queue without a notice (e.g. a sender's last flush, after the last delivery). */
-  const enqueue = (text: string) => p.runtime.sharedQueues.enqueue(queueId!, utf8(text));
-  const send = (text: string) => {
-    enqueue(text);
-    p.vm.notify(queueId!, p.vm.rootContextId); // now, as a test would: the host's own notice comes later and finds it drained
-  };
-  const sendSeries = (timeMs: number, ...list: WireSeries[]) => send(encodeMessage({ windowStartMs: timeMs, series: list }));
-  const at = async (timeMs: number) => {
-    p.clock.setMs(timeMs);
-    p.tick();
-    await settle();
-  };
-  const respond = async (index: number, status: number | undefined, body = '', headers: [string, string][] = []) => {
-    const call = calls[index]!;
-    if (status === undefined) call.done({ ok: false, reason: 'timeout', detail: 'no answer' });
-    else call.done({ ok: true, response: { headers: [':status', String(status), ...headers.flat()], body: utf8(body), trailers: [] } });
-    await settle();
-  };
-  let stopping: Promise<void> | undefined;
-  /** Starts the VM's shutdown (proxy_on_done); resolves with what on_done answered. */
-  const stop = async (): Promise<number> => {
-    stopping ??= p.vm.shutdown(60_000);
-    await settle();
-    return p.vm.onDoneResult ?? -1;
-  };
-  /** The cluster goes away: proxy_http_call answers BadArgument (an unknown cluster). */
-  const refuseCalls = () => p.runtime.clusters.delete('cloudwatch_api');
-  const counter = (name: string): number | undefined => p.counter(`acpw.receiver.${name}`);
-  const bodyOf = (index: number) => JSON.parse(calls[index]!.body) as { Namespace: string; MetricData: Record<string, unknown>[] };
-  const host = {
-    get logs(): [LogLevel, string][] { return p.logs.map((entry) => [entry.level, entry.message]); },
-    httpCallRecords: calls,
-    get tickPeriod(): number { return p.vm.tickPeriodMs; },
-    get doneCalls(): number { return p.vm.doneCalls; },
-  };
-  const allLogs = () => p.logs.map((entry) => entry.message).join('\n');
-  return { host, configured, queueId, enqueue, send, sendSeries, at, respond, stop, refuseCalls, counter, bodyOf, allLogs };
-}
+import { PLUGIN_MODES } from '../support/plugin-vm.js';
+// the receiver in a mode, on host/'s lean mode (test/support/receiver-vm.ts)
+import { BASE_CONFIG, ENV_CREDENTIALS, SECRET, T0_MS, TOKEN, series, settle, startReceiver as start, type StartedReceiver } from '../support/receiver-vm.js';
 
 describe.each(PLUGIN_MODES)('receiver plugin (%s)', (mode) => {
 describe('configuration', () => {
@@ -322,6 +224,23 @@ describe('timing', () => {
     }
   });
 
+  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
+    const r = start(mode, BASE_CONFIG, ENV_CREDENTIALS, 0.5); // offset 30 s of 60 s
+    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
+    r.sendSeries(T0_MS + 1000, series('a.test', 2));
+    await r.at(T0_MS + 30_000);
+    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
+    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
+    await r.at(T0_MS + 89_000);
+    expect(r.host.httpCallRecords).toHaveLength(0);
+    await r.at(T0_MS + 90_000);
+    expect(r.host.httpCallRecords).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData).toHaveLength(1);
+    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
+    await r.at(T0_MS + 150_000);
+    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
+  });
+
   it('refuses a partial-publish interval longer than the window', () => {
     const r = start(mode, { ...BASE_CONFIG, partial_publish_interval_millisecond: 120_000 });
     expect(r.configured).toBe(0);
@@ -346,7 +265,7 @@ describe('timing', () => {
 });
 
 describe('timeouts', () => {
-  const timeout = (r: ReturnType<typeof start>, index: number) => r.respond(index, 504, 'upstream request timeout');
+  const timeout = (r: StartedReceiver, index: number) => r.respond(index, 504, 'upstream request timeout');
 
   it('does not retry a call Envoy timed out (it may be stored), counting its datums as dropped', async () => {
     const r = start(mode, BASE_CONFIG);
@@ -370,25 +289,4 @@ describe('timeouts', () => {
     expect(r.host.httpCallRecords[1]!.body).toBe(r.host.httpCallRecords[0]!.body);
   });
 });
-});
-
-// FakeHost only: a send offset other than 0 needs the first Math.random draw chosen (mocked),
-// which the built .wasm's engine-seeded generator does not allow.
-describe('receiver plugin (FakeHost): timing', () => {
-  it('sends completed windows at the offset drawn at configure, and logs it', async () => {
-    const r = startOnFakeHost(FAKE_BASE_CONFIG, undefined, 0.5); // offset 30 s of 60 s
-    expect(r.allLogs()).toContain('sending every 60000 ms at offset 30000 ms');
-    r.sendSeries(T0_MS + 1000, series('a.test', 2));
-    await r.at(T0_MS + 30_000);
-    expect(r.host.httpCallRecords).toHaveLength(0); // the window is still open
-    r.sendSeries(T0_MS + 61_000, series('a.test', 7)); // the next window: held back
-    await r.at(T0_MS + 89_000);
-    expect(r.host.httpCallRecords).toHaveLength(0);
-    await r.at(T0_MS + 90_000);
-    expect(r.host.httpCallRecords).toHaveLength(1);
-    expect(r.bodyOf(0).MetricData).toHaveLength(1);
-    expect(r.bodyOf(0).MetricData[0]).toMatchObject({ Timestamp: T0_MS / 1000, StatisticValues: { Sum: 2 } });
-    await r.at(T0_MS + 150_000);
-    expect(r.bodyOf(1).MetricData[0]).toMatchObject({ Timestamp: (T0_MS + 60_000) / 1000, StatisticValues: { Sum: 7 } });
-  });
 });
