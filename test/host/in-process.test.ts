@@ -27,6 +27,21 @@ describe('in-process plugin', () => {
     expect(runtime.metrics.get('echo_requests')?.value).toBe(2);
   });
 
+  it('a replayed input starts every stream from the same headers: edits of one stream stay in it', () => {
+    // the host shares a replayed input's request and route answer between streams (HeaderMap.share)
+    const vm = createVm({ plugin: echo, runtime: new HostRuntime({ logSink: () => undefined }), vmId: 'echo', pluginConfiguration: '{"header":"x-marked"}' });
+    const input = { path: '/same', headers: ['x-client', 'a'] };
+    const first = vm.runStream(input);
+    const second = vm.runStream(input);
+    for (const outcome of [first, second]) {
+      expect(outcome.requestHeaders.filter((k) => k === 'x-marked')).toHaveLength(1);
+      expect(outcome.responseHeaders.filter((k) => k === 'x-echo-path')).toHaveLength(1);
+    }
+    expect(second.requestHeaders).toEqual(first.requestHeaders);
+    expect(second.responseHeaders).toEqual(first.responseHeaders);
+    expect(input.headers).toEqual(['x-client', 'a']);
+  });
+
   it('local replies from the SDK reach the client', () => {
     const vm = createVm({ plugin: echo, runtime: new HostRuntime({ logSink: () => undefined }), vmId: 'echo' });
     const outcome = vm.runStream({ path: '/deny' });
