@@ -40,6 +40,12 @@ describe('in-process plugin', () => {
     expect(second.requestHeaders).toEqual(first.requestHeaders);
     expect(second.responseHeaders).toEqual(first.responseHeaders);
     expect(input.headers).toEqual(['x-client', 'a']);
+    // an outcome's lists are the caller's copies: changing them changes no later stream
+    first.requestHeaders.push('x-caller', '1');
+    first.responseHeaders.length = 0;
+    const third = vm.runStream(input);
+    expect(third.requestHeaders).toEqual(second.requestHeaders);
+    expect(third.responseHeaders).toEqual(second.responseHeaders);
   });
 
   it('local replies from the SDK reach the client', () => {
