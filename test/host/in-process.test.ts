@@ -13,6 +13,11 @@ function header(flat: string[], name: string): string | undefined {
   return undefined;
 }
 
+/** The list without its `date` pair (streams a second apart differ there). */
+function withoutDate(flat: string[]): string[] {
+  return flat.filter((_, i) => flat[i - (i % 2)] !== 'date');
+}
+
 describe('in-process plugin', () => {
   it('runs the SDK plugin through the stream lifecycle with Envoy semantics', () => {
     const runtime = new HostRuntime({ logSink: () => undefined });
@@ -38,14 +43,14 @@ describe('in-process plugin', () => {
       expect(outcome.responseHeaders.filter((k) => k === 'x-echo-path')).toHaveLength(1);
     }
     expect(second.requestHeaders).toEqual(first.requestHeaders);
-    expect(second.responseHeaders).toEqual(first.responseHeaders);
+    expect(withoutDate(second.responseHeaders)).toEqual(withoutDate(first.responseHeaders));
     expect(input.headers).toEqual(['x-client', 'a']);
     // an outcome's lists are the caller's copies: changing them changes no later stream
     first.requestHeaders.push('x-caller', '1');
     first.responseHeaders.length = 0;
     const third = vm.runStream(input);
     expect(third.requestHeaders).toEqual(second.requestHeaders);
-    expect(third.responseHeaders).toEqual(second.responseHeaders);
+    expect(withoutDate(third.responseHeaders)).toEqual(withoutDate(second.responseHeaders));
   });
 
   it('local replies from the SDK reach the client', () => {
