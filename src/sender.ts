@@ -78,12 +78,13 @@ export class SenderRoot extends RootContext {
   /**
    * One request's LOG_QUERY values, typed by the query: [authority, method, path, status, ageNs],
    * the aggregator's RequestValues (definePlugin checks the query answers this type: a mismatch
-   * is a compile error). The aggregator matches the host, buckets the latency and counts.
+   * is a compile error). The aggregator matches the host, buckets the latency and counts; `key`
+   * (the SDK's, for the four header values) is its shortcut key.
    */
-  override onLogValues(values: RequestValues): void {
+  override onLogValues(values: RequestValues, key: string): void {
     const aggregator = this.aggregator;
     if (aggregator === undefined) return; // not configured: nothing to record
-    if (aggregator.recordValues(values)) this.flushFull();
+    if (aggregator.recordValues(values, key)) this.flushFull();
   }
 
   override onTick(): void {

@@ -87,13 +87,21 @@ export interface CapturePrimitives {
   /**
    * While `query` (a header query, '' = off) is set, a stream's log reads it inside Wasm
    * (shims/capture.wat) and JS's proxy_on_log is entered only once per `batchRecords` records;
-   * takeLogBatch hands the records over (format: capture.wat). `fromStart` 1: the query's age
+   * takeLogBatch hands the records over (a LogBatch). `fromStart` 1: the query's age
    * entry is the stream's start (request.time), which the bridge then takes from the clock at the
    * stream's context create instead of a property read.
    */
   setLogCapture?(query: string, batchRecords: number, fromStart?: number): Status;
-  takeLogBatch?(): string;
+  takeLogBatch?(): LogBatch;
 }
+
+/**
+ * What takeLogBatch hands over (made by shims/capture.wat): [0] 1, or 0 when the record of the
+ * stream being logged did not fit (the caller reads it itself); then per record its key (the
+ * header values, each followed by NUL, \x01 where absent) and its age in ns (undefined when
+ * absent or the query has none).
+ */
+export type LogBatch = readonly (string | number | undefined)[];
 
 /** Everything a plugin's SDK can ask of whatever hosts it. */
 export interface Host extends Hostcalls, HostPrimitives, CapturePrimitives {}

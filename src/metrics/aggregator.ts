@@ -137,19 +137,17 @@ export class SenderAggregator {
    * (latencyBucket of ns / 1e6). Returns true when the pending data should be flushed now (the
    * size bound).
    */
-  recordValues(values: RequestValues): boolean {
+  recordValues(values: RequestValues, rawKey?: string): boolean {
     // `var`, not let/const: QuickJS checks a lexical binding's initialisation at every read
     // (measured: ~0.1 µs per request here)
-    var host = values[0];
-    var method = values[1];
-    var path = values[2];
-    var status = values[3];
-    // undefined and '' both become UNKNOWN_VALUE, so they may share a key
-    var stats = this.rawShortcuts.get(`${host ?? ''}\u0000${method ?? ''}\u0000${path ?? ''}\u0000${status ?? ''}`);
+    // rawKey: a key the caller has for the four raw values (the SDK's capture key): no key to
+    // build here. Otherwise one of our own; undefined and '' both become UNKNOWN_VALUE, so they
+    // may share a key.
+    var stats = this.rawShortcuts.get(rawKey !== undefined ? rawKey : `${values[0] ?? ''}\u0000${values[1] ?? ''}\u0000${values[2] ?? ''}\u0000${values[3] ?? ''}`);
     var full = false;
     if (stats === undefined || stats.count === 0) {
       // new raw values, or the series' first request since a flush (maybe in a new window)
-      stats = this.seriesOfValues(values, stats);
+      stats = this.seriesOfValues(values, stats, rawKey);
       if (stats === undefined) return false;
       if (stats.count++ === 0) full = ++this.entries >= this.maxEntriesPerMessage;
     } else {
@@ -181,7 +179,7 @@ export class SenderAggregator {
    * (`known`) with no count since the last flush: undefined when the host is not recorded, else
    * the series to count (the overflow series once the window's cap is reached).
    */
-  private seriesOfValues(values: RequestValues, known: SeriesStats | undefined): SeriesStats | undefined {
+  private seriesOfValues(values: RequestValues, known: SeriesStats | undefined, rawKey: string | undefined): SeriesStats | undefined {
     if (known !== undefined) {
       if (known.window === this.window) return known; // counted in this window before an early flush
       if (known.window !== DROPPED) {
@@ -205,7 +203,7 @@ export class SenderAggregator {
     );
     if (stats !== this.overflow) {
       if (this.rawShortcuts.size >= this.maxRawShortcuts) this.rawShortcuts.clear();
-      this.rawShortcuts.set(`${host ?? ''}\u0000${method ?? ''}\u0000${path ?? ''}\u0000${status ?? ''}`, stats);
+      this.rawShortcuts.set(rawKey ?? `${host ?? ''}\u0000${method ?? ''}\u0000${path ?? ''}\u0000${status ?? ''}`, stats);
     }
     return stats;
   }

@@ -308,9 +308,11 @@ export class RootContext extends Context {
    * the headers, then the age entry's ns (number) if the query has one; undefined where absent.
    * In Wasm the values are captured by the bridge and delivered in batches (at the latest
    * before this root's onTick and onDone); in Node, at each stream's log. The array is reused:
-   * read it here, do not keep it.
+   * read it here, do not keep it. `key` stands for the header values (all but the age entry):
+   * equal keys, equal values, so a consumer can count by it without building a key of its own
+   * (in Wasm it is a slice of the batch, cheaper than anything built from the values in QuickJS).
    */
-  onLogValues(_values: readonly (string | number | undefined)[]): void {}
+  onLogValues(_values: readonly (string | number | undefined)[], _key: string): void {}
 
   /** A foreign function call arrived (ABI 0.2.1; Envoy does not send these to plugins today). */
   onForeignFunction(_functionId: number, _dataSize: number): void {}

@@ -7,15 +7,17 @@
 import { describe, expect, it } from 'vitest';
 import { definePlugin, hostcalls, MapType, RootContext } from '../../src/sdk/index.js';
 import { possibleCallbacks } from '../../src/sdk/dispatcher.js';
-import type { Host } from '../../src/abi/host.js';
+import type { Host, LogBatch } from '../../src/abi/host.js';
 import { Status } from '../../src/abi/table.js';
 import { SdkVm } from '../support/sdk-vm.js';
 
 const QUERY = hostcalls.headerAgeQuery([[MapType.HttpRequestHeaders, ':authority'], [MapType.HttpRequestHeaders, ':path']], ['request', 'time']);
 
 const events: string[] = [];
+const keys: string[] = [];
 class Recording extends RootContext {
-  override onLogValues(values: readonly (string | number | undefined)[]): void {
+  override onLogValues(values: readonly (string | number | undefined)[], key: string): void {
+    keys.push(key);
     events.push(`${this.contextId}:${JSON.stringify(values.map((v) => (v === undefined ? null : v)))}`);
   }
   override onTick(): void {
@@ -27,15 +29,15 @@ const plugin = definePlugin({ name: 'capture', root: Recording, logCapture: { qu
 /** The bridge's capture primitives (shims/capture.wat) over NodeHost: the test says what the bridge holds. */
 class CaptureBridge {
   captures: [string, number][] = [];
-  held = '1\0';
+  held: LogBatch = [1];
   setLogCapture(query: string, batchRecords: number): Status {
     this.captures.push([query, batchRecords]);
     return Status.Ok;
   }
-  takeLogBatch(): string {
-    const text = this.held;
-    this.held = '1\0';
-    return text;
+  takeLogBatch(): LogBatch {
+    const batch = this.held;
+    this.held = [1];
+    return batch;
   }
 }
 
@@ -65,6 +67,8 @@ describe('log capture', () => {
     sdk.cb.proxy_on_log!(2);
     // request.time is the stream's start: the age is 1.5 ms
     expect(events).toEqual(['1:["example.com","/a?b=1",1500000]']);
+    // the key: the header values as the bridge writes them (NUL after each, \x01 where absent)
+    expect(keys.at(-1)).toBe('example.com\0/a?b=1\0');
   });
 
   it('with a capturing bridge, delivers batches record by record (absent values undefined, the age a number), before the tick', () => {
@@ -73,9 +77,10 @@ describe('log capture', () => {
     const sdk = capturing(bridge);
     sdk.cb.proxy_on_context_create!(1, 0);
     expect(bridge.captures).toEqual([[QUERY, 3]]);
-    bridge.held = '1\0example.com\0/x\0' + '1500000\0' + 'example.com\0\u0001\0\u0001\0';
+    bridge.held = [1, 'example.com\0/x\0', 1500000, 'example.com\0\u0001\0', undefined];
     sdk.cb.proxy_on_tick!(1);
     expect(events).toEqual(['1:["example.com","/x",1500000]', '1:["example.com",null,null]', '1:tick']);
+    expect(keys.slice(-2)).toEqual(['example.com\0/x\0', 'example.com\0\u0001\0']);
     expect(sdk.names()).not.toContain('getHeaderMapsValues');
   });
 
@@ -86,11 +91,11 @@ describe('log capture', () => {
     sdk.cb.proxy_on_context_create!(1, 0);
     sdk.stream(9, 1, request('big.example.com', '/long'));
     sdk.clock.advanceMs(2);
-    bridge.held = '0\0a.com\0/1\0' + '7\0';
+    bridge.held = [0, 'a.com\0/1\0', 7];
     sdk.cb.proxy_on_log!(9);
     expect(events).toEqual(['1:["a.com","/1",7]', '1:["big.example.com","/long",2000000]']);
     // flag 1: the stream's record was in the batch, nothing read here
-    bridge.held = '1\0b.com\0/2\0' + '8\0';
+    bridge.held = [1, 'b.com\0/2\0', 8];
     sdk.cb.proxy_on_log!(10);
     expect(events.at(-1)).toBe('1:["b.com","/2",8]');
     expect(events).toHaveLength(3);
@@ -104,7 +109,7 @@ describe('log capture', () => {
     let changes = 0;
     d.onImplementedChange(() => changes++);
     sdk.cb.proxy_on_context_create!(1, 0);
-    bridge.held = '1\0a.com\0/1\0' + '5\0';
+    bridge.held = [1, 'a.com\0/1\0', 5];
     sdk.cb.proxy_on_context_create!(3, 0);
     expect(events).toEqual(['1:["a.com","/1",5]']);
     expect(bridge.captures.at(-1)).toEqual(['', 0]);

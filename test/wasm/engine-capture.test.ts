@@ -16,11 +16,13 @@ beforeAll(async () => {
   module = loadWasmModule(await buildFixture('test/wasm/fixtures/capture-probe.ts', 'capture-probe', 'engine-capture'));
 }, BUILD_TIMEOUT_MS);
 
-/** The batch's records: per record, its entries (undefined where absent). */
-function records(batch: string): (string | undefined)[][] {
-  const entries = batch.slice(2).split('\0').slice(0, -1).map((v) => (v === '\x01' ? undefined : v));
-  const out: (string | undefined)[][] = [];
-  for (let i = 0; i < entries.length; i += 5) out.push(entries.slice(i, i + 5));
+/** The batch's records (LogBatch): per record, its header values (undefined where absent) and age. */
+function records(batch: (string | number | null)[]): [(string | undefined)[], number | null][] {
+  const out: [(string | undefined)[], number | null][] = [];
+  for (let i = 1; i + 1 < batch.length; i += 2) {
+    const values = (batch[i] as string).split('\0').slice(0, -1).map((v) => (v === '\x01' ? undefined : v));
+    out.push([values, batch[i + 1] as number | null]);
+  }
   return out;
 }
 
@@ -43,13 +45,16 @@ describe('bridge log capture', () => {
     expect(reads.filter((c) => c === 'proxy_get_header_map_value')).toHaveLength(2); // :status, per log
     expect(h.messages(LogLevel.Info)).toEqual([]); // JS not entered
     h.call('proxy_on_tick', 1);
-    const batch = JSON.parse(h.messages(LogLevel.Info).at(-1)!) as string;
-    expect(batch.slice(0, 2)).toBe('1\0');
+    const batch = JSON.parse(h.messages(LogLevel.Info).at(-1)!) as (string | number | null)[];
+    expect(batch[0]).toBe(1); // the logged stream's record is in it
+    // per record: the key (the values, NUL after each, \x01 where absent), then the age
+    expect(batch.slice(1)).toEqual(['first\0a.test\x00204\0\x01\0', 7_000_000, '\x01\0b.test\0\x01\0\x01\0', 7_000_000]);
     const [first, second] = records(batch);
-    expect(first!.slice(0, 4)).toEqual(['first', 'a.test', '204', undefined]);
-    expect(second!.slice(0, 4)).toEqual([undefined, 'b.test', undefined, undefined]);
-    // the age entry: ns since request.time (both streams started at 5,000 ms; logged at 5,007)
-    expect([first![4], second![4]]).toEqual(['7000000', '7000000']);
-    expect(records(batch)).toHaveLength(2);
+    expect(first![0]).toEqual(['first', 'a.test', '204', undefined]);
+    expect(second![0]).toEqual([undefined, 'b.test', undefined, undefined]);
+    // the age: ns since request.time (both streams started at 5,000 ms; logged at 5,007)
+    expect([first![1], second![1]]).toEqual([7_000_000, 7_000_000]);
+    h.call('proxy_on_tick', 1);
+    expect(JSON.parse(h.messages(LogLevel.Info).at(-1)!)).toEqual([1]); // emptied
   });
 });
