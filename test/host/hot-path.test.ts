@@ -90,6 +90,18 @@ describe('GuestMemory', () => {
     expect(guest.readPairs(2048, wire.byteLength - 1)).toBe(Status.BadArgument);
     expect(guest.readPairs(PAGE - 4, 8)).toBe(Status.InvalidMemoryAccess);
   });
+
+  it('writes the pairs format byte for byte, by the ASCII path and the UTF-8 one', () => {
+    // count, (key length, value length) per pair, then each string and a NUL; lengths in bytes
+    const expected = (strings: string[]): number[] => {
+      const bytes = strings.map((s) => [...utf8(s)]);
+      const u32 = (n: number): number[] => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
+      return [...u32(strings.length / 2), ...bytes.flatMap((b) => u32(b.length)), ...bytes.flatMap((b) => [...b, 0])];
+    };
+    for (const strings of [[':path', '/a', 'x-key', 'value', 'empty', ''], [':path', '/a', 'x-key', 'välue', 'ü', '€']]) {
+      expect([...serializePairs(strings)]).toEqual(expected(strings));
+    }
+  });
 });
 
 describe('HeaderMap', () => {
