@@ -5,13 +5,14 @@
 // Per request: no HTTP context at all. The plugin declares a log capture (definePlugin's
 // logCapture): at each stream's end the SDK reads :authority, :method, :path, :status and the
 // stream's age (in Wasm timed by the clock from the stream's context create, falling back to
-// Envoy's `request.time` attribute), so no callback at request headers is needed; in Wasm the bridge captures them without entering JS and hands
-// them to the root's onLogValues in batches (before every tick at the latest), in Node at every
-// stream's log. The clock is read on its own only by the first request of an aggregation
-// window. Envoy counters are updated once per
-// flush, not per request, to spare a crossing per request. The root overrides onDone to flush
-// what it aggregated since the last tick (the bridge masks root and stream callbacks apart:
-// streams do not pay for it).
+// Envoy's `request.time` attribute), so no callback at request headers is needed. In Wasm the
+// bridge captures them without entering JS (the three request headers in one pairs read) and
+// hands them to the root's onLogValues in batches (before every tick at the latest), each
+// record with a key for its four header values that the aggregator counts by; in Node, at
+// every stream's log. The clock is read on its own only by the first request of an
+// aggregation window. Envoy counters are updated once per flush, not per request, to spare a
+// crossing per request. The root overrides onDone to flush what it aggregated since the last
+// tick (the bridge masks root and stream callbacks apart: streams do not pay for it).
 
 import { definePlugin, hostcalls, MapType, RootContext, type Counter } from './sdk/index.js';
 import { parseSenderConfig, type SenderConfig } from './config/sender.js';

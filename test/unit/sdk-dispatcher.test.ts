@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Action, CALLBACKS, LogLevel, MapType, Status, StreamType } from '../../src/abi/table.js';
 import {
-  HttpContext, RootContext, StatelessHttpContext, definePlugin, hostcalls, type Dispatcher, type HttpCallResponse,
+  HttpContext, RootContext, StatelessHttpContext, definePlugin, hostcalls, type Dispatcher, type HttpCallResponse, type PluginDefinition,
 } from '../../src/sdk/index.js';
 import type { Host } from '../../src/abi/host.js';
 import { SdkVm, type Callbacks } from '../support/sdk-vm.js';
@@ -74,6 +74,21 @@ class DemoHttp extends HttpContext<DemoRoot> {
 const demo = definePlugin({ name: 'demo', root: DemoRoot, http: DemoHttp });
 
 /** Drives a VM the way Envoy does: root context 1, configure, then streams. */
+/** A plugin on DemoRoot whose root, once built, the test can reach. */
+function keepingRoot(name: string): { plugin: PluginDefinition; root: () => DemoRoot } {
+  let root: DemoRoot | undefined;
+  const plugin = definePlugin({
+    name,
+    root: class extends DemoRoot {
+      constructor(id: number, h: Host) {
+        super(id, h);
+        root = this;
+      }
+    },
+  });
+  return { plugin, root: () => root! };
+}
+
 function startVm(config = 'cfg', plugin = demo): { sdk: SdkVm; cb: Callbacks; implemented: ReadonlySet<string> } {
   const sdk = new SdkVm(plugin, { pluginConfiguration: config });
   const cb = sdk.cb;
@@ -175,48 +190,30 @@ describe('dispatcher: routing', () => {
 
   it('routes queue_ready and tick to the root, invalidating the cached log level', () => {
     const { sdk, cb } = startVm();
-    let root: DemoRoot | undefined;
-    const plugin = definePlugin({
-      name: 'q',
-      root: class extends DemoRoot {
-        constructor(id: number, h: Host) {
-          super(id, h);
-          root = this;
-        }
-      },
-    });
+    const { plugin, root: built } = keepingRoot('q');
     const q = sdk.attach(plugin).cb;
     q.proxy_on_context_create!(7, 0);
     q.proxy_on_queue_ready!(7, 42);
     q.proxy_on_tick!(7);
-    expect(root!.queueReady).toEqual([42]);
-    expect(root!.ticks).toBe(1);
-    root!.log.info('level read as trace: visible');
+    expect(built().queueReady).toEqual([42]);
+    expect(built().ticks).toBe(1);
+    built().log.info('level read as trace: visible');
     sdk.runtime.logLevel = LogLevel.Warn;
-    root!.log.info('cached level trace: visible');
+    built().log.info('cached level trace: visible');
     q.proxy_on_tick!(7);
-    root!.log.info('level re-read as warn: hidden');
+    built().log.info('level re-read as warn: hidden');
     // what the plugin passed to proxy_log (the host itself prints only warn and up now)
     expect(sdk.logged()).toEqual(['level read as trace: visible', 'cached level trace: visible']);
     expect(cb.proxy_on_tick!(99)).toBe(0); // unknown context: harmless
   });
 
   it('supports delayed completion: onDone false, then done()', () => {
-    let root: DemoRoot | undefined;
-    const plugin = definePlugin({
-      name: 'late',
-      root: class extends DemoRoot {
-        constructor(id: number, h: Host) {
-          super(id, h);
-          root = this;
-        }
-      },
-    });
+    const { plugin, root: built } = keepingRoot('late');
     const { sdk, cb } = startVm('cfg', plugin);
     sdk.vm.callOnDone(); // the host's proxy_on_done at shutdown
     expect(sdk.vm.onDoneResult).toBe(0);
-    expect(root!.finishing).toBe(true);
-    sdk.within(1, () => root!.done()); // later, from a callback of the root
+    expect(built().finishing).toBe(true);
+    sdk.within(1, () => built().done()); // later, from a callback of the root
     expect(sdk.vm.doneCalls).toBe(1);
     cb.proxy_on_delete!(1);
     expect(cb.proxy_on_done!(1)).toBe(1); // gone: fallback
